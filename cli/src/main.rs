@@ -13,7 +13,11 @@ mod keys;
 mod token;
 
 #[derive(Debug, Parser)]
-#[command(name = "bridle", version, about = "Bridle: a semantic sandbox for AI agents in the browser")]
+#[command(
+    name = "bridle",
+    version,
+    about = "Bridle: a semantic sandbox for AI agents in the browser"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -66,6 +66,10 @@ pub struct Script {
 }
 
 /// One line of a block or of the top level.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a tree is built once per script; boxing would add an allocation per node and a deref to every match"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Line {
     /// A line holding only a comment; the text is what follows `#`, untrimmed.
@@ -102,7 +106,10 @@ pub enum StmtKind {
         default: Option<Expr>,
     },
     /// `secret name = "vault entry"`
-    Secret { name: Ident, entry: Spanned<String> },
+    Secret {
+        name: Ident,
+        entry: Spanned<String>,
+    },
 
     // ---- navigation ----
     /// `navigate "<url>"`
@@ -119,15 +126,24 @@ pub enum StmtKind {
     // ---- interaction ----
     Click(Target),
     /// `fill <target> with <value>`
-    Fill { target: Target, value: Expr },
+    Fill {
+        target: Target,
+        value: Expr,
+    },
     Clear(Target),
     /// `select <target> option "<label>"`
-    Select { target: Target, option: Str },
+    Select {
+        target: Target,
+        option: Str,
+    },
     Check(Target),
     Uncheck(Target),
     Hover(Target),
     /// `press "<key>" [on <target>]`
-    Press { key: Str, on: Option<Target> },
+    Press {
+        key: Str,
+        on: Option<Target>,
+    },
     /// `scroll to <target>`
     ScrollTo(Target),
     Submit(Target),
@@ -135,7 +151,10 @@ pub enum StmtKind {
 
     // ---- values, waits and checks ----
     /// `let name = <value>`
-    Let { name: Ident, value: Expr },
+    Let {
+        name: Ident,
+        value: Expr,
+    },
     Wait(Wait),
     Assert(Cond),
 
@@ -300,6 +319,10 @@ pub struct Scope {
 }
 
 /// A value: a literal, a variable, an observation of the page, or a job's output.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a tree is built once per script; boxing would add an allocation per node and a deref to every match"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Expr {
     Str(Str),
@@ -373,6 +396,10 @@ pub enum WaitState {
 }
 
 /// A condition of `if`, `repeat … until` and `assert`.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a tree is built once per script; boxing would add an allocation per node and a deref to every match"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Cond {
     /// `exists <target>`

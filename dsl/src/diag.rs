@@ -39,6 +39,8 @@ pub enum Code {
     LimitExceeded,
     /// A value out of its allowed range (zero loop bound, `nth 0`, a zero timeout …).
     InvalidValue,
+    /// A statement that can never run (it follows `return` in its block).
+    Unreachable,
 }
 
 impl Code {
@@ -60,6 +62,7 @@ impl Code {
             Code::InvalidRegex => "invalid-regex",
             Code::LimitExceeded => "limit-exceeded",
             Code::InvalidValue => "invalid-value",
+            Code::Unreachable => "unreachable",
         }
     }
 }
@@ -251,10 +254,9 @@ impl miette::Diagnostic for Report {
             .clone()
             .unwrap_or_else(|| self.diag.message.clone());
         let span = miette::SourceSpan::new(self.diag.span.start.into(), self.diag.span.len());
-        Some(Box::new(std::iter::once(miette::LabeledSpan::new_with_span(
-            Some(label),
-            span,
-        ))))
+        Some(Box::new(std::iter::once(
+            miette::LabeledSpan::new_with_span(Some(label), span),
+        )))
     }
 }
 
@@ -277,7 +279,10 @@ pub fn render(diags: &[Diagnostic], file: &str, src: &str) -> String {
 }
 
 /// "did you mean `x`?" for the closest candidate, when one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let word_lower = word.to_lowercase();
     candidates
         .into_iter()

@@ -23,6 +23,17 @@ pub use risk::{Risk, RiskOptions, Verb};
 /// Parses raw bytes: the size limit and UTF-8 are checked first, so any byte string yields a
 /// tree or diagnostics, never a panic, and a huge input costs one length check.
 pub fn parse_bytes(bytes: &[u8]) -> Result<Script, Vec<Diagnostic>> {
+    parser::parse(decode(bytes)?)
+}
+
+/// Parses and checks raw bytes in one go.
+pub fn check_bytes(bytes: &[u8], options: &CheckOptions) -> Result<Checked, Vec<Diagnostic>> {
+    let src = decode(bytes)?;
+    check(parser::parse(src)?, src, options)
+}
+
+/// The source text of a script: the size limit first, then UTF-8.
+fn decode(bytes: &[u8]) -> Result<&str, Vec<Diagnostic>> {
     if bytes.len() > limits::MAX_SCRIPT_BYTES {
         return Err(vec![Diagnostic::new(
             Code::LimitExceeded,
@@ -35,7 +46,7 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Script, Vec<Diagnostic>> {
         )
         .with_help("split the work into several scripts")]);
     }
-    let src = std::str::from_utf8(bytes).map_err(|e| {
+    std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
         vec![Diagnostic::new(
             Code::InvalidUtf8,
@@ -43,12 +54,5 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Script, Vec<Diagnostic>> {
             format!("script is not valid UTF-8 at byte {at}"),
         )
         .with_help("save the script as UTF-8 text")]
-    })?;
-    parser::parse(src)
-}
-
-/// Parses and checks raw bytes in one go.
-pub fn check_bytes(bytes: &[u8], options: &CheckOptions) -> Result<Checked, Vec<Diagnostic>> {
-    let script = parse_bytes(bytes)?;
-    check(script, options)
+    })
 }

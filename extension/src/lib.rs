@@ -1,4 +1,17 @@
-//! The thin wasm binding of Bridle's executor to the browser extension.
+//! The thin wasm binding of Bridle's executor to the browser extension's service worker.
 //!
-//! Empty on purpose until the extension lands (issue 4): the logic lives in `bridle-dsl` and
-//! `bridle-executor`, which test natively.
+//! The logic lives in `bridle-dsl` and `bridle-executor`; this crate only keeps one
+//! instance's state together ([`instance`]), persists the replay store ([`replay`]), shapes
+//! the results JavaScript reads ([`report`]), and, in the wasm build only, converts types at
+//! the JavaScript boundary (`bindings`). Everything but the bindings builds and tests
+//! natively.
+
+pub mod instance;
+pub mod replay;
+pub mod report;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;
+
+pub use instance::{Instance, LoadError, Now, Stored, TimeError};
+pub use report::{PolicyReport, RunOutcome, RunResult, ScriptReport};

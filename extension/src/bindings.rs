@@ -1,0 +1,116 @@
+//! The JavaScript boundary (wasm build only): [`Executor`] wraps an [`Instance`] and converts
+//! arguments and results with serde-wasm-bindgen. No decisions are made here.
+//!
+//! The service worker (extension/ts/background.ts) loads it with what it stored, saves what
+//! it hands out after every call (`secretKey`, `policyText`, `replayState`,
+//! `takeAuditLines`), and reloads it from storage when a save fails.
+
+use crate::instance::{Instance, Now, Stored};
+use bridle_executor::ed25519_dalek::SigningKey;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+/// Plain JSON-shaped JavaScript values: objects rather than `Map`s, so that TypeScript reads
+/// them as the documented shapes.
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("cannot hand the result to JavaScript: {e}")))
+}
+
+fn now(ms: f64) -> Result<Now, JsError> {
+    Now::from_millis(ms).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// One executor instance, rebuilt in every service-worker start from extension storage.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Executor {
+    inner: Instance,
+}
+
+#[wasm_bindgen]
+impl Executor {
+    /// Rebuilds the instance from `stored` (`{secretKey?, policy?, replay?, auditLog?}`, every
+    /// field a string) as of `now_ms` (`Date.now()`). Generates the key pair when there is no
+    /// `secretKey`: store `secretKey()` before anything else then. Throws an `Error` naming
+    /// what cannot be read.
+    pub fn load(stored: JsValue, now_ms: f64) -> Result<Executor, JsError> {
+        let stored: Stored = serde_wasm_bindgen::from_value(stored)
+            .map_err(|e| JsError::new(&format!("the stored state has an unexpected shape: {e}")))?;
+        let inner = Instance::load(stored, &now(now_ms)?, || {
+            SigningKey::generate(&mut rand_core::OsRng)
+        })
+        .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(Executor { inner })
+    }
+
+    #[wasm_bindgen(js_name = instanceId)]
+    pub fn instance_id(&self) -> String {
+        self.inner.instance_id().to_owned()
+    }
+
+    #[wasm_bindgen(js_name = publicKey)]
+    pub fn public_key(&self) -> String {
+        self.inner.public_key()
+    }
+
+    /// base64url of the 32-byte seed, to store.
+    #[wasm_bindgen(js_name = secretKey)]
+    pub fn secret_key(&self) -> String {
+        self.inner.secret_key()
+    }
+
+    #[wasm_bindgen(js_name = keyIsNew)]
+    pub fn key_is_new(&self) -> bool {
+        self.inner.key_is_new()
+    }
+
+    #[wasm_bindgen(js_name = policyText)]
+    pub fn policy_text(&self) -> String {
+        self.inner.policy_text().to_owned()
+    }
+
+    #[wasm_bindgen(js_name = policyIsDefault)]
+    pub fn policy_is_default(&self) -> bool {
+        self.inner.policy_is_default()
+    }
+
+    /// Things the user should know about the loaded state (a stored policy that no longer
+    /// validates …), as an array of strings.
+    pub fn warnings(&self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.warnings())
+    }
+
+    /// `{ok, message, diagnostics: [{line, column, path, message, help}]}`; the policy is in
+    /// use only when `ok`.
+    #[wasm_bindgen(js_name = setPolicy)]
+    pub fn set_policy(&mut self, toml: &str, now_ms: f64) -> Result<JsValue, JsError> {
+        to_js(&self.inner.set_policy(toml, &now(now_ms)?))
+    }
+
+    /// `{ok, diagnostics, goal, steps}`.
+    #[wasm_bindgen(js_name = checkScript)]
+    pub fn check_script(&self, script: &str) -> Result<JsValue, JsError> {
+        to_js(&self.inner.check_script(script))
+    }
+
+    /// The run result (see `report::RunResult`). Save `replayState()` and `takeAuditLines()`
+    /// before handing it on.
+    pub fn run(&mut self, script: &str, token: &str, now_ms: f64) -> Result<JsValue, JsError> {
+        let now = now(now_ms)?;
+        to_js(&self.inner.run(script, token, &now))
+    }
+
+    #[wasm_bindgen(js_name = replayState)]
+    pub fn replay_state(&self) -> String {
+        self.inner.replay_state()
+    }
+
+    /// The audit lines written since the last call (an array of strings), to append to the
+    /// stored log in order.
+    #[wasm_bindgen(js_name = takeAuditLines)]
+    pub fn take_audit_lines(&mut self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.take_audit_lines())
+    }
+}
