@@ -6,6 +6,7 @@
 mod decide;
 mod dsl;
 mod timing;
+mod token;
 
 use std::process::ExitCode;
 
@@ -14,9 +15,12 @@ fn main() -> ExitCode {
     let result = match which.as_str() {
         "dsl" => dsl::run(),
         "decide" => decide::run(),
-        "all" => dsl::run().and_then(|()| decide::run()),
+        "token" => token::run(),
+        "all" => dsl::run()
+            .and_then(|()| token::run())
+            .and_then(|()| decide::run()),
         other => Err(format!(
-            "unknown benchmark `{other}`; try `dsl`, `decide` or `all`"
+            "unknown benchmark `{other}`; try `dsl`, `token`, `decide` or `all`"
         )),
     };
     match result {

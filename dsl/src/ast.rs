@@ -72,7 +72,8 @@ pub struct Script {
 )]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Line {
-    /// A line holding only a comment; the text is what follows `#`, untrimmed.
+    /// A line holding only a comment; the text is what follows `#`, trailing whitespace
+    /// dropped so the canonical form is stable.
     Comment(Spanned<String>),
     /// An empty line; runs of them are kept as one so the formatter can keep paragraphs.
     Blank(Span),

@@ -634,7 +634,22 @@ fn decide_policy(
         }
     }
 
-    // Amount ceilings of the site.
+    // Amount ceilings of the site. A high-risk step under a ceiling with no amount read on
+    // the page cannot be checked against it, so the user is asked.
+    if facts.amount.is_none() && risk == Risk::High && verb.acts() {
+        if let Some(rule) = policy.sites_for(url).find(|s| s.max_amount.is_some()) {
+            if let Some(ceiling) = &rule.max_amount {
+                chain.push(
+                    Source::Policy,
+                    Outcome::Ask,
+                    format!(
+                        "site rule `{}` (line {}) caps amounts at {ceiling} but no amount was read on the page",
+                        rule.origin, rule.line
+                    ),
+                );
+            }
+        }
+    }
     if let Some(amount) = &facts.amount {
         match policy.check_amount(url, amount) {
             AmountVerdict::NoCeiling | AmountVerdict::Within => {}

@@ -122,11 +122,7 @@ impl Namer<'_> {
                 return native;
             }
         }
-        if !mode.root
-            || mode.in_labelledby
-            || roles::name_from_content(e.role)
-            || node.tag == "label"
-        {
+        if !mode.root || mode.in_labelledby || roles::name_from_content(e.role) {
             let content = self.content(d, mode, depth);
             if !content.trim().is_empty() {
                 return content;
@@ -188,9 +184,7 @@ impl Namer<'_> {
         let ix = self.ix;
         let node = &ix.entry(d).node;
         let first_child = |namer: &mut Self, tag: &str| -> Option<String> {
-            let c = ix
-                .element_kids(d)
-                .find(|c| ix.entry(*c).node.tag == tag)?;
+            let c = ix.element_kids(d).find(|c| ix.entry(*c).node.tag == tag)?;
             let sub = Mode {
                 root: false,
                 ..mode
@@ -318,7 +312,10 @@ mod tests {
         ids.iter()
             .map(|id| {
                 let d = ix
-                    .find(crate::page::snapshot::Handle { frame: 0, node: *id })
+                    .find(crate::page::snapshot::Handle {
+                        frame: 0,
+                        node: *id,
+                    })
                     .unwrap();
                 ix.name(d).to_owned()
             })
@@ -408,7 +405,10 @@ mod tests {
                {"id":12,"tag":"div","kids":["not a button"]}"#,
             &[2, 6, 9, 12],
         );
-        assert_eq!(got, vec!["Add 2 to shopping cart", "Home", "Your order", ""]);
+        assert_eq!(
+            got,
+            vec!["Add 2 to shopping cart", "Home", "Your order", ""]
+        );
     }
 
     #[test]

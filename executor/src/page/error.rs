@@ -240,7 +240,7 @@ fn list(candidates: &[Candidate]) -> String {
         .join("; ")
 }
 
-fn covered_by(by: &Option<Candidate>) -> String {
+fn covered_by(by: &Option<Box<Candidate>>) -> String {
     match by {
         Some(c) => format!("{c}"),
         None => "another element".to_owned(),
@@ -278,33 +278,33 @@ pub enum ResolveError {
     #[error("`{target}` is not visible: {candidate}")]
     Hidden {
         target: String,
-        candidate: Candidate,
+        candidate: Box<Candidate>,
     },
     /// The one match is disabled.
     #[error("`{target}` is disabled: {candidate}")]
     Disabled {
         target: String,
-        candidate: Candidate,
+        candidate: Box<Candidate>,
     },
     /// The one match is inert (under `inert`, or outside an open modal dialog).
     #[error("`{target}` is inert: {candidate}")]
     Inert {
         target: String,
-        candidate: Candidate,
+        candidate: Box<Candidate>,
     },
     /// Something else is on top of the match at its click point.
     #[error("`{target}` is covered by {}: {candidate}", covered_by(by))]
     Covered {
         target: String,
-        candidate: Candidate,
-        by: Option<Candidate>,
+        candidate: Box<Candidate>,
+        by: Option<Box<Candidate>>,
     },
     /// The match is in a frame whose place in the page (its `<iframe>`) is unknown, so its
     /// visibility cannot be checked.
     #[error("`{target}` is in frame `{}`, whose place in the page is unknown", candidate.frame_origin)]
     Unplaced {
         target: String,
-        candidate: Candidate,
+        candidate: Box<Candidate>,
     },
     /// A frame the target could match in was cut at the snapshot's limits, so a single match
     /// cannot be shown to be the only one.
@@ -331,7 +331,7 @@ pub enum ResolveError {
     Gone { handle: super::snapshot::Handle },
     /// The element decided on changed role, name, frame or place since the decision.
     #[error("the element decided on changed since the decision: now {now}")]
-    Changed { now: Candidate },
+    Changed { now: Box<Candidate> },
 }
 
 impl ResolveError {
@@ -401,7 +401,7 @@ impl ResolveError {
             | ResolveError::Inert { candidate, .. }
             | ResolveError::Covered { candidate, .. }
             | ResolveError::Unplaced { candidate, .. }
-            | ResolveError::Changed { now: candidate } => std::slice::from_ref(candidate),
+            | ResolveError::Changed { now: candidate } => std::slice::from_ref(&**candidate),
             _ => &[],
         };
         list.iter().map(ToString::to_string).collect()

@@ -83,7 +83,13 @@ fn compile(pattern: &str, flags: &str) -> Result<regex::Regex, ResolveError> {
             regex::Error::CompiledTooBig(limit) => bad(format!(
                 "it compiles to more than the limit of {limit} bytes"
             )),
-            other => bad(other.to_string().lines().last().unwrap_or("").trim().to_owned()),
+            other => bad(other
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim()
+                .to_owned()),
         })
 }
 
@@ -130,7 +136,10 @@ mod tests {
             flags: "g".into(),
         })
         .unwrap_err();
-        assert_eq!(err.to_string(), "invalid regular expression `/x/g`: unknown flag `g`");
+        assert_eq!(
+            err.to_string(),
+            "invalid regular expression `/x/g`: unknown flag `g`"
+        );
         let err = Matcher::new(&NameMatch::Regex {
             pattern: "(".into(),
             flags: String::new(),

@@ -84,9 +84,11 @@ fn role_query(role: &str, name: Option<&NameMatch>) -> Result<RoleQuery, Resolve
     let canonical = if role == "element" {
         None
     } else {
-        Some(canonical_role(role).ok_or_else(|| ResolveError::UnknownRole {
-            role: role.to_owned(),
-        })?)
+        Some(
+            canonical_role(role).ok_or_else(|| ResolveError::UnknownRole {
+                role: role.to_owned(),
+            })?,
+        )
     };
     let label = match name {
         Some(n) => format!("{role} {n}"),
@@ -317,7 +319,7 @@ pub fn recheck(
     };
     if !fingerprint_matches(expected_fingerprint, &input) {
         return Err(ResolveError::Changed {
-            now: candidate(ix, d, None),
+            now: Box::new(candidate(ix, d, None)),
         });
     }
     if purpose == Purpose::Act {
@@ -488,7 +490,7 @@ fn resolved(ix: &Index, d: u32) -> Resolved {
 fn actionable(ix: &Index, d: u32, target: &str) -> Result<(), ResolveError> {
     let e = ix.entry(d);
     let f = ix.frame_of(d);
-    let here = || candidate(ix, d, None);
+    let here = || Box::new(candidate(ix, d, None));
     if !f.placed {
         return Err(ResolveError::Unplaced {
             target: target.to_owned(),
@@ -531,7 +533,7 @@ fn actionable(ix: &Index, d: u32, target: &str) -> Result<(), ResolveError> {
             let by = node
                 .hit_by
                 .and_then(|id| ix.find(Handle { frame, node: id }))
-                .map(|b| candidate(ix, b, None));
+                .map(|b| Box::new(candidate(ix, b, None)));
             return Err(ResolveError::Covered {
                 target: target.to_owned(),
                 candidate: here(),
@@ -571,8 +573,10 @@ fn near_misses(ix: &Index, q: &Query, base: &[u32]) -> Vec<Candidate> {
                     if out.len() >= MAX_NEAR_MISSES {
                         return out;
                     }
-                    if !e.excluded && e.role != Some(role) && m.matches(ix.name(d)) {
-                        let what = e.role.unwrap_or("generic");
+                    let Some(what) = e.role.filter(|r| !matches!(*r, "generic" | "none")) else {
+                        continue;
+                    };
+                    if !e.excluded && what != role && m.matches(ix.name(d)) {
                         seen.insert(d);
                         out.push(candidate(ix, d, Some(format!("a {what}, not a {role}"))));
                     }
@@ -609,9 +613,7 @@ fn near_misses(ix: &Index, q: &Query, base: &[u32]) -> Vec<Candidate> {
                         continue;
                     }
                     // Only the innermost element with a given text.
-                    let inner = ix
-                        .element_kids(d)
-                        .all(|c| texts.lower(c) != lower);
+                    let inner = ix.element_kids(d).all(|c| texts.lower(c) != lower);
                     let score = similarity(lower, &needle);
                     if inner && score >= 0.5 {
                         similar.push((score, d, "similar text".to_owned()));

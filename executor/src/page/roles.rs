@@ -144,7 +144,7 @@ pub(crate) fn implicit_role<'n>(
         }
         "hr" => "separator",
         "img" => match attr("alt") {
-            Some(alt) if alt.is_empty() => "none",
+            Some("") => "none",
             _ => "img",
         },
         "input" => return input_role(attr),
@@ -371,6 +371,9 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
+    /// A tag, its attributes, and the role it should have.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Option<&'a str>);
+
     fn role(tag: &str, attrs: &[(&str, &str)]) -> Option<&'static str> {
         role_in(tag, attrs, RoleContext::default())
     }
@@ -385,7 +388,7 @@ mod tests {
 
     #[test]
     fn implicit_roles_of_common_elements() {
-        let table: &[(&str, &[(&str, &str)], Option<&str>)] = &[
+        let table: &[Case<'_>] = &[
             ("a", &[("href", "")], Some("link")),
             ("a", &[], Some("generic")),
             ("area", &[("href", "/x")], Some("link")),
@@ -397,9 +400,17 @@ mod tests {
             ("input", &[("type", "url")], Some("textbox")),
             ("input", &[("type", "password")], Some("textbox")),
             ("input", &[("type", "bogus")], Some("textbox")),
-            ("input", &[("type", "email"), ("list", "l")], Some("combobox")),
+            (
+                "input",
+                &[("type", "email"), ("list", "l")],
+                Some("combobox"),
+            ),
             ("input", &[("type", "search")], Some("searchbox")),
-            ("input", &[("type", "search"), ("list", "l")], Some("combobox")),
+            (
+                "input",
+                &[("type", "search"), ("list", "l")],
+                Some("combobox"),
+            ),
             ("input", &[("type", "checkbox")], Some("checkbox")),
             ("input", &[("type", "radio")], Some("radio")),
             ("input", &[("type", "range")], Some("slider")),
@@ -490,7 +501,10 @@ mod tests {
             ..RoleContext::default()
         };
         assert_eq!(role_in("th", &[], row), Some("rowheader"));
-        assert_eq!(role_in("th", &[("scope", "col")], row), Some("columnheader"));
+        assert_eq!(
+            role_in("th", &[("scope", "col")], row),
+            Some("columnheader")
+        );
         let ul = RoleContext {
             parent_tag: Some("ul"),
             ..RoleContext::default()
@@ -507,7 +521,10 @@ mod tests {
     #[test]
     fn explicit_roles_take_the_first_valid_token() {
         assert_eq!(role("div", &[("role", "button")]), Some("button"));
-        assert_eq!(role("div", &[("role", "  Switch  checkbox")]), Some("switch"));
+        assert_eq!(
+            role("div", &[("role", "  Switch  checkbox")]),
+            Some("switch")
+        );
         assert_eq!(role("div", &[("role", "bogus tab")]), Some("tab"));
         // Abstract roles are skipped, and so is the language's `element`.
         assert_eq!(role("div", &[("role", "widget")]), Some("generic"));
@@ -521,9 +538,18 @@ mod tests {
     #[test]
     fn none_is_ignored_where_it_would_hide_a_control() {
         assert_eq!(role("button", &[("role", "none")]), Some("button"));
-        assert_eq!(role("a", &[("role", "presentation"), ("href", "/")]), Some("link"));
-        assert_eq!(role("div", &[("role", "none"), ("tabindex", "0")]), Some("generic"));
-        assert_eq!(role("h2", &[("role", "none"), ("aria-label", "x")]), Some("heading"));
+        assert_eq!(
+            role("a", &[("role", "presentation"), ("href", "/")]),
+            Some("link")
+        );
+        assert_eq!(
+            role("div", &[("role", "none"), ("tabindex", "0")]),
+            Some("generic")
+        );
+        assert_eq!(
+            role("h2", &[("role", "none"), ("aria-label", "x")]),
+            Some("heading")
+        );
         assert_eq!(role("h2", &[("role", "none")]), Some("none"));
         assert_eq!(role("table", &[("role", "presentation")]), Some("none"));
     }

@@ -3,8 +3,8 @@
 //! version.
 
 use super::error::{At, Limit, SnapshotError};
-use super::limits::{MAX_COORD, MAX_DEPTH, MAX_FRAMES, MAX_MESSAGE_BYTES, MAX_NODES};
 use super::limits::MAX_TAG_CHARS;
+use super::limits::{MAX_COORD, MAX_DEPTH, MAX_FRAMES, MAX_MESSAGE_BYTES, MAX_NODES};
 use super::tree::Index;
 use super::wire::{Bounded, Child, CssMatches, FrameMsg, Kids, Node, Point, SnapshotMsg};
 use crate::policy::FieldKind;
@@ -396,10 +396,15 @@ pub(crate) fn validate_node(frame: u64, mut node: Node) -> Result<Node, Snapshot
         }
         check_len(value, Limit::ValueChars, at)?;
     }
-    if field_kind(&node).is_some_and(|k| FieldKind::ALWAYS.contains(&k)) && node.value.is_some()
-    {
-        node.value = None;
-        node.value_redacted = true;
+    if field_kind(&node).is_some_and(|k| FieldKind::ALWAYS.contains(&k)) {
+        // The `value` attribute is the field's default value: as secret as the live one.
+        if node.value.is_some() || node.has_attr("value") {
+            node.value = None;
+            node.value_redacted = true;
+            let attrs = std::mem::take(&mut node.attrs).into_pairs();
+            node.attrs =
+                super::wire::Attrs::new(attrs.into_iter().filter(|(n, _)| n != "value").collect());
+        }
     }
     Ok(node)
 }
@@ -576,7 +581,8 @@ mod tests {
         assert_eq!(snap.node_count(), 3);
         assert_eq!(snap.version(), 1);
         assert_eq!(
-            snap.node(Handle { frame: 0, node: 3 }).map(|n| n.tag.as_str()),
+            snap.node(Handle { frame: 0, node: 3 })
+                .map(|n| n.tag.as_str()),
             Some("b")
         );
     }
@@ -607,7 +613,9 @@ mod tests {
         assert_eq!(e.code(), "unreachable");
         let e = err(&frame_json(r#"{"id":1,"tag":"html","kids":[1]}"#));
         assert_eq!(e.to_string(), "node `1` of frame `0` is its own ancestor");
-        let e = err(&frame_json(r#"{"id":1,"tag":"html"},{"id":1,"tag":"body"}"#));
+        let e = err(&frame_json(
+            r#"{"id":1,"tag":"html"},{"id":1,"tag":"body"}"#,
+        ));
         assert_eq!(e.to_string(), "node `1` of frame `0` appears twice");
         let e = err(&frame_json(r#"{"id":1,"tag":"HTML"}"#));
         assert_eq!(
@@ -617,7 +625,10 @@ mod tests {
         let e = err(&frame_json(
             r#"{"id":1,"tag":"html","attrs":{"id":"a","id":"b"}}"#,
         ));
-        assert_eq!(e.to_string(), "node `1` of frame `0` has attribute `id` twice");
+        assert_eq!(
+            e.to_string(),
+            "node `1` of frame `0` has attribute `id` twice"
+        );
         let e = err(&frame_json(r#"{"id":1,"tag":"html","box":[0,0,-1,5]}"#));
         assert_eq!(e.code(), "bad-geometry");
         let e = err(&frame_json(
@@ -635,7 +646,9 @@ mod tests {
 
     #[test]
     fn malformed_messages_name_the_path() {
-        let e = err(r#"{"frames":[{"id":0,"origin":"o","url":"u","root":1,"nodes":[{"id":"x","tag":"a"}]}]}"#);
+        let e = err(
+            r#"{"frames":[{"id":0,"origin":"o","url":"u","root":1,"nodes":[{"id":"x","tag":"a"}]}]}"#,
+        );
         assert_eq!(e.code(), "malformed");
         let SnapshotError::Malformed { path, .. } = &e else {
             panic!("{e:?}")
@@ -646,12 +659,13 @@ mod tests {
     #[test]
     fn password_values_are_never_kept() {
         let snap = Snapshot::from_json(&frame_json(
-            r#"{"id":1,"tag":"html","kids":[2,3]},{"id":2,"tag":"input","attrs":{"type":"password"},"value":"hunter2"},{"id":3,"tag":"input","attrs":{"autocomplete":"cc-number"},"value":"4111"}"#,
+            r#"{"id":1,"tag":"html","kids":[2,3]},{"id":2,"tag":"input","attrs":{"type":"password","value":"default-secret"},"value":"hunter2"},{"id":3,"tag":"input","attrs":{"autocomplete":"cc-number"},"value":"4111"}"#,
         ))
         .unwrap();
         for id in [2, 3] {
             let node = snap.node(Handle { frame: 0, node: id }).unwrap();
             assert_eq!(node.value, None);
+            assert_eq!(node.attr("value"), None);
             assert!(node.value_redacted);
         }
     }
@@ -702,7 +716,9 @@ mod tests {
 
     #[test]
     fn css_results_must_name_known_nodes() {
-        let e = err(r##"{"frames":[{"id":0,"origin":"o","url":"u","root":1,"nodes":[{"id":1,"tag":"html"}],"css":{"#x":[1,7]}}]}"##);
+        let e = err(
+            r##"{"frames":[{"id":0,"origin":"o","url":"u","root":1,"nodes":[{"id":1,"tag":"html"}],"css":{"#x":[1,7]}}]}"##,
+        );
         assert_eq!(
             e.to_string(),
             "css selector `#x` matches node `7` of frame `0`, which is not in the snapshot"
@@ -723,6 +739,70 @@ mod tests {
         // At the limit the text is parsed (and is not JSON).
         let at = " ".repeat(MAX_MESSAGE_BYTES);
         assert_eq!(err(&at).code(), "malformed");
+    }
+
+    #[test]
+    fn the_other_lengths_and_counts_are_bounded() {
+        use crate::page::limits::{
+            MAX_COORD, MAX_CSS_SELECTORS, MAX_SELECTOR_CHARS, MAX_URL_CHARS,
+        };
+        let with = |extra: &str, node: &str| {
+            format!(
+                r#"{{"frames":[{{"id":0,"origin":"o","url":"u","root":1,{extra}"nodes":[{node}]}}]}}"#
+            )
+        };
+        let html = r#"{"id":1,"tag":"html"}"#;
+        // css selectors per frame
+        let css = |n: usize| {
+            let list: Vec<String> = (0..n).map(|i| format!(r##""#s{i}":[1]"##)).collect();
+            with(&format!(r#""css":{{{}}},"#, list.join(",")), html)
+        };
+        Snapshot::from_json(&css(MAX_CSS_SELECTORS)).unwrap();
+        let e = err(&css(MAX_CSS_SELECTORS + 1));
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "frame `0` has {} css selectors in one frame, more than the limit of {MAX_CSS_SELECTORS}",
+                MAX_CSS_SELECTORS + 1
+            )
+        );
+        // selector length
+        let sel = |n: usize| with(&format!(r#""css":{{"{}":[]}},"#, "a".repeat(n)), html);
+        Snapshot::from_json(&sel(MAX_SELECTOR_CHARS)).unwrap();
+        assert!(matches!(
+            err(&sel(MAX_SELECTOR_CHARS + 1)),
+            SnapshotError::LimitExceeded { limit: Limit::SelectorChars, count, .. } if count == MAX_SELECTOR_CHARS + 1
+        ));
+        // url length
+        let url = |n: usize| {
+            format!(
+                r#"{{"frames":[{{"id":0,"origin":"o","url":"{}","root":1,"nodes":[{html}]}}]}}"#,
+                "u".repeat(n)
+            )
+        };
+        Snapshot::from_json(&url(MAX_URL_CHARS)).unwrap();
+        assert!(matches!(
+            err(&url(MAX_URL_CHARS + 1)),
+            SnapshotError::LimitExceeded { limit: Limit::UrlChars, .. }
+        ));
+        // tag length
+        let tag = |n: usize| with("", &format!(r#"{{"id":1,"tag":"x-{}"}}"#, "a".repeat(n - 2)));
+        Snapshot::from_json(&tag(MAX_TAG_CHARS)).unwrap();
+        assert!(matches!(
+            err(&tag(MAX_TAG_CHARS + 1)),
+            SnapshotError::LimitExceeded { limit: Limit::TagChars, .. }
+        ));
+        // value length at the limit (over is tested with the text lengths)
+        let value = "v".repeat(MAX_VALUE_CHARS);
+        Snapshot::from_json(&with("", &format!(r#"{{"id":1,"tag":"input","value":"{value}"}}"#)))
+            .unwrap();
+        // coordinates
+        let coord = |v: f64| with("", &format!(r#"{{"id":1,"tag":"html","box":[{v},0,1,1]}}"#));
+        Snapshot::from_json(&coord(MAX_COORD)).unwrap();
+        assert_eq!(
+            err(&coord(MAX_COORD * 2.0)).to_string(),
+            "node `1` of frame `0` has a box or point out of range"
+        );
     }
 
     #[test]

@@ -167,12 +167,7 @@ impl Builder<'_> {
     }
 
     /// Adds one element; its children to visit go to `out` in document order.
-    fn visit(
-        &mut self,
-        v: &Visit,
-        placed: bool,
-        out: &mut Vec<(Visit, bool)>,
-    ) -> Option<u32> {
+    fn visit(&mut self, v: &Visit, placed: bool, out: &mut Vec<(Visit, bool)>) -> Option<u32> {
         let snap = self.snap;
         let frame = snap.frames.get(&v.frame)?;
         let node = frame.nodes.get(&v.id)?;
@@ -241,8 +236,8 @@ impl Builder<'_> {
 
         // The element's children in the flat tree.
         let mut pending = Vec::new();
-        let mut push = |b: &mut Self, child: &Child, scope: ScopeId, pending: &mut Vec<Pending>| {
-            match child {
+        let mut push =
+            |b: &mut Self, child: &Child, scope: ScopeId, pending: &mut Vec<Pending>| match child {
                 Child::Node(id) => {
                     pending.push(Pending::Node(v.frame, *id));
                     out.push((
@@ -260,8 +255,7 @@ impl Builder<'_> {
                     let t = b.text(text);
                     pending.push(t);
                 }
-            }
-        };
+            };
         if let Some(child_frame) = self.owners.get(&(v.frame, v.id)).copied() {
             // An iframe: its document stands in for its (fallback) children.
             pending.push(Pending::Frame(child_frame));
@@ -466,9 +460,7 @@ impl Index {
     fn collect_ids(&mut self) {
         for (d, e) in self.entries.iter().enumerate() {
             if let Some(id) = e.node.attr("id").filter(|id| !id.is_empty()) {
-                self.ids
-                    .entry((e.scope, id.into()))
-                    .or_insert(index_u32(d));
+                self.ids.entry((e.scope, id.into())).or_insert(index_u32(d));
             }
         }
     }

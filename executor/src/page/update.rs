@@ -117,9 +117,7 @@ impl Frame {
             }
             for &child in &new {
                 if child == self.root || child == id {
-                    return Err(SnapshotError::Cycle {
-                        at: self.at(child),
-                    });
+                    return Err(SnapshotError::Cycle { at: self.at(child) });
                 }
                 match self.parents.get(&child).copied() {
                     Some(parent) if parent == id => continue,
@@ -342,8 +340,10 @@ mod tests {
         assert_eq!(frame.parent_of(5), Some(4));
         assert_eq!(frame.parent_of(6), Some(4));
         // The parent changes its list without the child: the child leaves the document.
-        snap.apply(update(r#"{"frame":0,"upserted":[{"id":4,"tag":"div","kids":[6]}]}"#))
-            .unwrap();
+        snap.apply(update(
+            r#"{"frame":0,"upserted":[{"id":4,"tag":"div","kids":[6]}]}"#,
+        ))
+        .unwrap();
         assert_eq!(ids(&snap), vec![1, 2, 3, 4, 6]);
     }
 
@@ -355,7 +355,10 @@ mod tests {
                 r#"{"frame":0,"upserted":[{"id":4,"tag":"div","kids":[5]}]}"#,
             ))
             .unwrap_err();
-        assert_eq!(e.to_string(), "node `5` of frame `0` is a child of both `3` and `4`");
+        assert_eq!(
+            e.to_string(),
+            "node `5` of frame `0` is a child of both `3` and `4`"
+        );
         // Nothing changed.
         assert_eq!(snap.version(), 1);
         assert_eq!(snap.frame(0).unwrap().parent_of(5), Some(3));
@@ -371,14 +374,32 @@ mod tests {
         let mut snap = base();
         let before = snap.to_msg();
         for (json, code) in [
-            (r#"{"frame":0,"removed":[3],"upserted":[{"id":4,"tag":"div","kids":[9]}]}"#, "unknown-child"),
-            (r#"{"frame":0,"upserted":[{"id":7,"tag":"p"}]}"#, "unreachable"),
-            (r#"{"frame":0,"upserted":[{"id":2,"tag":"body","kids":[4]},{"id":5,"tag":"span","kids":[3]}]}"#, "cycle"),
-            (r#"{"frame":0,"upserted":[{"id":5,"tag":"span","kids":[1]}]}"#, "cycle"),
+            (
+                r#"{"frame":0,"removed":[3],"upserted":[{"id":4,"tag":"div","kids":[9]}]}"#,
+                "unknown-child",
+            ),
+            (
+                r#"{"frame":0,"upserted":[{"id":7,"tag":"p"}]}"#,
+                "unreachable",
+            ),
+            (
+                r#"{"frame":0,"upserted":[{"id":2,"tag":"body","kids":[4]},{"id":5,"tag":"span","kids":[3]}]}"#,
+                "cycle",
+            ),
+            (
+                r#"{"frame":0,"upserted":[{"id":5,"tag":"span","kids":[1]}]}"#,
+                "cycle",
+            ),
             (r#"{"frame":0,"removed":[1]}"#, "root-removed"),
-            (r#"{"frame":0,"upserted":[{"id":4,"tag":"div"},{"id":4,"tag":"div"}]}"#, "duplicate-node"),
+            (
+                r#"{"frame":0,"upserted":[{"id":4,"tag":"div"},{"id":4,"tag":"div"}]}"#,
+                "duplicate-node",
+            ),
             (r#"{"frame":9,"removed":[1]}"#, "unknown-frame"),
-            (r##"{"frame":0,"removed":[5],"css":{"#x":[5]}}"##, "unknown-css-node"),
+            (
+                r##"{"frame":0,"removed":[5],"css":{"#x":[5]}}"##,
+                "unknown-css-node",
+            ),
             (r#"{"frame":0,"scroll":[1e300,0]}"#, "bad-geometry"),
         ] {
             let e = snap.apply(update(json)).unwrap_err();
@@ -391,9 +412,11 @@ mod tests {
     #[test]
     fn css_results_live_until_the_nodes_change() {
         let mut snap = base();
-        snap.apply(update(r##"{"frame":0,"css":{"#x":[5]}}"##)).unwrap();
+        snap.apply(update(r##"{"frame":0,"css":{"#x":[5]}}"##))
+            .unwrap();
         assert_eq!(snap.frame(0).unwrap().css_matches("#x"), Some(&[5][..]));
-        snap.apply(update(r#"{"frame":0,"scroll":[0,300]}"#)).unwrap();
+        snap.apply(update(r#"{"frame":0,"scroll":[0,300]}"#))
+            .unwrap();
         assert_eq!(snap.frame(0).unwrap().css_matches("#x"), Some(&[5][..]));
         assert_eq!(snap.frame(0).unwrap().scroll.y, 300.0);
         snap.apply(update(r#"{"frame":0,"upserted":[{"id":4,"tag":"div"}]}"#))

@@ -216,7 +216,10 @@ fn a_token_runs_once_even_across_a_restart() {
     assert_eq!(again.token.code, Some("replayed"));
     let error = again.error.unwrap();
     assert_eq!(error.code, "replayed");
-    assert_eq!(error.message, "token `jti-once` has already been used 1 time(s)");
+    assert_eq!(
+        error.message,
+        "token `jti-once` has already been used 1 time(s)"
+    );
     // The refused run's plan denies every step, naming the token.
     assert!(again.plan.iter().all(|s| s.decision == "deny"));
     assert_eq!(
@@ -300,7 +303,12 @@ fn a_tampered_audit_log_stops_the_instance_from_loading() {
     let (mut instance, stored) = fresh();
     let stored = save(&mut instance, stored);
     let mut tampered = stored.clone();
-    tampered.audit_log = Some(stored.audit_log.unwrap().replace("policy set", "policy SET"));
+    tampered.audit_log = Some(
+        stored
+            .audit_log
+            .unwrap()
+            .replace("policy set", "policy SET"),
+    );
     let err = Instance::load(tampered, &now(T0), unreachable_generate).unwrap_err();
     assert!(
         err.to_string()

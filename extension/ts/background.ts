@@ -1,0 +1,185 @@
+// The service worker: the trusted side of the extension. It loads the Rust executor (wasm),
+// keeps the instance's state in extension storage, exposes the automation interface
+// `self.bridle`, and answers the extension pages' messages. Decisions are made in Rust only.
+//
+// Chrome's service worker cannot use dynamic import() nor top-level await: the wasm-bindgen
+// glue is imported statically and compiled at the top level; every call waits for it.
+
+import init, { Executor } from "bridle-wasm";
+import { answer, pendingRequest, watchClosedWindows } from "./approval";
+import { parseMessage, senderAllowed, type Message, type OptionsState, type Reply } from "./messages";
+import { readState, writeState, type StoredState } from "./storage";
+import {
+  BridlePolicyError,
+  type BridleApi,
+  type PolicyReport,
+  type RunResult,
+  type StartupTiming,
+} from "./types";
+
+declare global {
+  // The automation interface, on the service worker's global scope.
+  var bridle: BridleApi;
+}
+
+const wasmReady: Promise<number> = init({
+  module_or_path: chrome.runtime.getURL("wasm/bridle_extension_bg.wasm"),
+}).then(() => performance.now());
+
+/** The loaded executor and the audit log as stored, kept in step with storage. */
+interface Loaded {
+  executor: Executor;
+  auditLog: string;
+}
+
+let loaded: Promise<Loaded> | null = null;
+
+/** The executor, loaded from storage on first use after each start. */
+function current(): Promise<Loaded> {
+  if (loaded === null) {
+    const attempt = load();
+    loaded = attempt;
+    // A failed load is retried on the next call rather than remembered.
+    attempt.catch(() => {
+      if (loaded === attempt) loaded = null;
+    });
+  }
+  return loaded;
+}
+
+async function load(): Promise<Loaded> {
+  await wasmReady;
+  const stored = await readState();
+  const executor = Executor.load(stored, Date.now());
+  const state: Loaded = { executor, auditLog: stored.auditLog ?? "" };
+  // A new key (first run) is stored together with the log it starts.
+  await save(state, executor.keyIsNew() ? { secretKey: executor.secretKey() } : {});
+  return state;
+}
+
+/**
+ * Stores the executor's new audit lines and replay state, plus `extra`, in one write. When the
+ * write fails, the loaded executor is dropped (its log is ahead of storage) and the next call
+ * reloads it from what was stored.
+ */
+async function save(state: Loaded, extra: StoredState): Promise<void> {
+  const lines = state.executor.takeAuditLines() as string[];
+  const auditLog = state.auditLog + lines.map((line) => `${line}\n`).join("");
+  try {
+    await writeState({ ...extra, replay: state.executor.replayState(), auditLog });
+  } catch (error) {
+    state.executor.free();
+    loaded = null;
+    throw error;
+  }
+  state.auditLog = auditLog;
+}
+
+/** Runs calls one at a time: each reads and writes the same stored state. */
+let queue: Promise<unknown> = Promise.resolve();
+function serial<T>(task: () => Promise<T>): Promise<T> {
+  const next = queue.then(task, task);
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+function requireText(name: string, value: unknown): string {
+  if (typeof value !== "string") throw new TypeError(`\`${name}\` must be a string`);
+  return value;
+}
+
+const api: BridleApi = {
+  instanceId: () => serial(async () => (await current()).executor.instanceId()),
+
+  setPolicy: (toml: string) =>
+    serial(async () => {
+      const text = requireText("toml", toml);
+      const state = await current();
+      const report = state.executor.setPolicy(text, Date.now()) as PolicyReport;
+      if (!report.ok) throw new BridlePolicyError(report);
+      await save(state, { policy: text });
+    }),
+
+  run: (script: string, token: string) =>
+    serial(async () => {
+      const scriptText = requireText("script", script);
+      const tokenText = requireText("token", token);
+      const state = await current();
+      const result = state.executor.run(scriptText, tokenText, Date.now()) as RunResult;
+      // The token's use and the run's audit entries are stored before anyone hears of it.
+      await save(state, {});
+      return result;
+    }),
+
+  auditLog: () => serial(async () => (await current()).auditLog),
+};
+
+Object.defineProperty(globalThis, "bridle", {
+  value: Object.freeze(api),
+  writable: false,
+  enumerable: true,
+  configurable: false,
+});
+
+async function optionsState(): Promise<OptionsState> {
+  const state = await current();
+  const got: Record<string, unknown> = await chrome.storage.session.get("startup");
+  return {
+    instanceId: state.executor.instanceId(),
+    publicKey: state.executor.publicKey(),
+    policy: state.executor.policyText(),
+    policyIsDefault: state.executor.policyIsDefault(),
+    warnings: state.executor.warnings() as string[],
+    auditLog: state.auditLog,
+    startup: (got["startup"] as StartupTiming | undefined) ?? null,
+  };
+}
+
+async function handle(message: Message): Promise<Reply<Message["kind"]>> {
+  switch (message.kind) {
+    case "approval-get":
+      return { ok: true, request: pendingRequest(message.id) };
+    case "approval-answer":
+      return { ok: true, accepted: answer(message.id, message.choice) };
+    case "options-get":
+      return { ok: true, state: await serial(optionsState) };
+    case "policy-set":
+      try {
+        await api.setPolicy(message.toml);
+        return { ok: true, accepted: true, message: "" };
+      } catch (error) {
+        if (error instanceof BridlePolicyError) {
+          return { ok: true, accepted: false, message: error.message };
+        }
+        throw error;
+      }
+    case "content-ready":
+      return { ok: true };
+  }
+}
+
+chrome.runtime.onMessage.addListener((raw: unknown, sender, sendResponse) => {
+  const message = parseMessage(raw);
+  if (
+    message === null ||
+    !senderAllowed(message, sender, chrome.runtime.id, chrome.runtime.getURL(""))
+  ) {
+    sendResponse({ ok: false, error: "message refused" });
+    return false;
+  }
+  handle(message).then(sendResponse, (error: unknown) =>
+    sendResponse({ ok: false, error: error instanceof Error ? error.message : String(error) }),
+  );
+  // The answer is sent asynchronously.
+  return true;
+});
+
+watchClosedWindows();
+
+// Load at once rather than on the first call, and record how long the start took.
+void Promise.all([wasmReady, current()])
+  .then(([wasmMs]) => {
+    const startup: StartupTiming = { wasmMs, readyMs: performance.now() };
+    return chrome.storage.session.set({ startup });
+  })
+  .catch((error: unknown) => console.error("bridle: the executor did not load:", error));

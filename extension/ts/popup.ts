@@ -1,0 +1,57 @@
+// The approval window: shows one pending `ask` and sends the user's answer. Closing the
+// window without answering denies (the service worker watches for it).
+
+import type { ApprovalChoice, ApprovalRequest } from "./types";
+import { byId, fillList, send } from "./page";
+
+const status = byId("status", HTMLParagraphElement);
+const buttons: Record<ApprovalChoice, HTMLButtonElement> = {
+  once: byId("approve-once", HTMLButtonElement),
+  script: byId("approve-script", HTMLButtonElement),
+  deny: byId("deny", HTMLButtonElement),
+};
+
+function render(request: ApprovalRequest): void {
+  byId("origin", HTMLElement).textContent = request.origin;
+  byId("step", HTMLElement).textContent = request.step;
+  const element = [request.role, request.name === null ? null : `“${request.name}”`]
+    .filter((part) => part !== null)
+    .join(" ");
+  byId("element", HTMLElement).textContent = element === "" ? "none" : element;
+  fillList(byId("values", HTMLUListElement), request.values.length > 0 ? request.values : ["none"]);
+  byId("amount", HTMLElement).textContent = request.amount ?? "none";
+  byId("risk", HTMLElement).textContent = request.risk;
+  fillList(byId("reasons", HTMLUListElement), request.reasons);
+  byId("goal", HTMLElement).textContent = request.goal;
+  byId("details", HTMLElement).hidden = false;
+}
+
+async function choose(id: string, choice: ApprovalChoice): Promise<void> {
+  for (const button of Object.values(buttons)) button.disabled = true;
+  const reply = await send({ kind: "approval-answer", id, choice });
+  status.textContent = reply.accepted ? "Answer sent." : "This request is no longer pending.";
+  if (reply.accepted) window.close();
+}
+
+async function main(): Promise<void> {
+  const id = new URLSearchParams(location.search).get("id") ?? "";
+  const reply = id === "" ? { request: null } : await send({ kind: "approval-get", id });
+  if (reply.request === null) {
+    status.textContent = "This request is no longer pending.";
+    return;
+  }
+  render(reply.request);
+  status.textContent = "Bridle needs your approval for this step.";
+  for (const [choice, button] of Object.entries(buttons) as [ApprovalChoice, HTMLButtonElement][]) {
+    button.disabled = false;
+    button.addEventListener("click", () => {
+      choose(id, choice).catch((error: unknown) => {
+        status.textContent = `The answer could not be sent: ${String(error)}`;
+      });
+    });
+  }
+}
+
+main().catch((error: unknown) => {
+  status.textContent = `The request could not be loaded: ${String(error)}`;
+});

@@ -1,0 +1,144 @@
+// The shapes the wasm executor returns (extension/src/report.rs) and the automation interface
+// the service worker exposes as `self.bridle`. Keep in step with the Rust serde types.
+
+/** `allow`, `ask` or `deny`. */
+export type Decision = "allow" | "ask" | "deny";
+
+/** One step of the plan preview, decided before the run without page facts. */
+export interface PlannedStep {
+  index: number;
+  line: number;
+  verb: string;
+  risk: "low" | "medium" | "high";
+  decision: Decision;
+  reasons: string[];
+  /** The step's canonical text. */
+  text: string;
+}
+
+/** One diagnostic of a script that does not check (the JSON shape planners read). */
+export interface ScriptDiagnostic {
+  file: string;
+  code: string;
+  severity: "error";
+  message: string;
+  line: number;
+  column: number;
+  end_line: number;
+  end_column: number;
+  offset: number;
+  length: number;
+  label: string | null;
+  help: string | null;
+}
+
+export interface ScriptReport {
+  ok: boolean;
+  diagnostics: ScriptDiagnostic[];
+  /** The planner's claim of what the script is for. */
+  goal: string | null;
+  steps: number;
+}
+
+export interface TokenReport {
+  valid: boolean;
+  error: string | null;
+  /** The error's stable code (`expired`, `bad-signature`, `replayed` …). */
+  code: string | null;
+}
+
+export interface ErrorReport {
+  code: string;
+  message: string;
+  help: string | null;
+}
+
+/**
+ * `not-executed`: accepted and decided, but this version executes no step (the content-script
+ * actuator is not built yet). `refused`: the script, the token or the audit write failed.
+ * The engine's outcomes (`completed`, `failed`, `denied`, `cancelled`) join once steps run.
+ */
+export type RunOutcome = "not-executed" | "refused";
+
+/** What `self.bridle.run()` resolves to. */
+export interface RunResult {
+  outcome: RunOutcome;
+  /** What `return` gave; null while no step runs. */
+  value: unknown;
+  error: ErrorReport | null;
+  script: ScriptReport;
+  token: TokenReport;
+  goal: string | null;
+  plan: PlannedStep[];
+  /** Every executed step; empty while no step runs. */
+  steps: unknown[];
+  warnings: string[];
+  steps_done: number;
+}
+
+export interface PolicyDiagnostic {
+  line: number;
+  column: number;
+  /** The key path, as in `site[1].allow[2]`; empty for the whole file. */
+  path: string;
+  message: string;
+  help: string | null;
+}
+
+export interface PolicyReport {
+  ok: boolean;
+  /** Every problem rendered for people: `policy.toml:2:12: error: …`. */
+  message: string;
+  diagnostics: PolicyDiagnostic[];
+}
+
+/** The automation interface on the service worker's global scope. Stable: keep it. */
+export interface BridleApi {
+  instanceId(): Promise<string>;
+  /** Rejects with a {@link BridlePolicyError} when the policy is invalid. */
+  setPolicy(toml: string): Promise<void>;
+  run(script: string, token: string): Promise<RunResult>;
+  /** The audit log, JSON Lines. */
+  auditLog(): Promise<string>;
+}
+
+/** `setPolicy`'s rejection: the message holds every problem with its line. */
+export class BridlePolicyError extends Error {
+  override readonly name = "BridlePolicyError";
+  readonly diagnostics: PolicyDiagnostic[];
+
+  constructor(report: PolicyReport) {
+    super(report.message);
+    this.diagnostics = report.diagnostics;
+  }
+}
+
+/** The user's answer in the approval window. */
+export type ApprovalChoice = "once" | "script" | "deny";
+
+/** What the approval window shows for one `ask`. Text from the page is shown as text only. */
+export interface ApprovalRequest {
+  /** The origin the step acts on. */
+  origin: string;
+  /** The step's canonical text. */
+  step: string;
+  /** The element's role and accessible name, as read from the page. */
+  role: string | null;
+  name: string | null;
+  /** Values to be typed; secrets arrive masked. */
+  values: string[];
+  amount: string | null;
+  risk: "low" | "medium" | "high";
+  /** The rules that made the step ask. */
+  reasons: string[];
+  /** The planner's claim of what the script is for: shown labelled as such. */
+  goal: string;
+}
+
+/** How the service worker's last start went, kept in `chrome.storage.session`. */
+export interface StartupTiming {
+  /** Milliseconds from the service worker's start to the compiled wasm. */
+  wasmMs: number;
+  /** Milliseconds from the service worker's start to the executor loaded from storage. */
+  readyMs: number;
+}
