@@ -11,8 +11,8 @@
 //! - [`snapshot`]: the validated [`Snapshot`] and [`update`]'s incremental [`Snapshot::apply`];
 //! - `tree`: the derived index (flat tree, document order, roles, labels, ids), cached per
 //!   snapshot version; [`roles`], [`accname`] and `text` compute its parts;
-//! - [`resolve`]: targets to elements, with typed errors ([`error`]);
-//! - [`fingerprint`]: what the actuator re-checks before acting;
+//! - [`mod@resolve`]: targets to elements, with typed errors ([`error`]);
+//! - [`mod@fingerprint`]: what the actuator re-checks before acting;
 //! - [`limits`]: every bound, named.
 
 pub mod accname;
@@ -31,8 +31,8 @@ pub mod wire;
 pub use error::{At, Candidate, Limit, ResolveError, SnapshotError};
 pub use fingerprint::{fingerprint, fingerprint_matches, FingerprintInput};
 pub use resolve::{
-    css_selector, find_all, recheck, resolve, resolve_target, target_spec, Matches, Purpose,
-    Resolved,
+    css_selector, describe, find_all, recheck, resolve, resolve_target, target_spec, Described,
+    Matches, Purpose, Resolved,
 };
 pub use snapshot::{field_kind, Frame, Handle, Snapshot};
 pub use text::normalize;

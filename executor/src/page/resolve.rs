@@ -27,19 +27,21 @@ use std::collections::BTreeSet;
 
 /// What the element is resolved for: an action needs a visible, enabled, uncovered element;
 /// an observation (`text of`, `exists`, `wait for … hidden`) only needs it to be there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Purpose {
     Act,
     Observe,
 }
 
 /// The one element a target resolved to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Resolved {
     /// What the actuator acts on.
     pub handle: Handle,
     /// What the decision and the audit log see.
     pub facts: ElementFacts,
+    #[serde(rename = "box")]
     pub rect: Option<Rect>,
     pub fixed: bool,
     pub visible: bool,
@@ -51,7 +53,7 @@ pub struct Resolved {
 }
 
 /// Every match of a target, for `count of` and `exists`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Matches {
     /// In document order.
     pub elements: Vec<Candidate>,
@@ -295,6 +297,34 @@ pub fn find_all(snapshot: &Snapshot, target: &TargetSpec) -> Result<Matches, Res
         elements,
         truncated: truncated_frame(ix, &q).is_some(),
     })
+}
+
+/// One element's computed role and name, as [`describe`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Described {
+    pub handle: Handle,
+    /// The computed role; `None` for elements without one (`label`, custom elements …).
+    pub role: Option<&'static str>,
+    pub name: String,
+    /// In the accessibility tree (not hidden, `aria-hidden`, inert …).
+    pub in_tree: bool,
+}
+
+/// Every element of the flat tree in document order with its role and name: what the
+/// browser differential test compares with `dom-accessibility-api`.
+pub fn describe(snapshot: &Snapshot) -> Vec<Described> {
+    let ix = snapshot.index();
+    (0..index_u32(ix.len()))
+        .map(|d| {
+            let e = ix.entry(d);
+            Described {
+                handle: ix.handle(d),
+                role: e.role,
+                name: ix.name(d).to_owned(),
+                in_tree: !e.excluded,
+            }
+        })
+        .collect()
 }
 
 /// Checks, just before acting, that the element decided on is still there and still the
@@ -655,6 +685,31 @@ mod tests {
             frame: None,
             nth: None,
         }
+    }
+
+    #[test]
+    fn describe_lists_every_element_in_order() {
+        let snap = Snapshot::from_json(
+            r#"{"frames":[{"id":0,"origin":"o","url":"u","root":1,"nodes":[
+                {"id":1,"tag":"body","kids":[2,3]},
+                {"id":2,"tag":"button","kids":["Go"]},
+                {"id":3,"tag":"label","attrs":{"aria-hidden":"true"},"kids":["x"]}
+            ]}]}"#,
+        )
+        .unwrap();
+        let all = describe(&snap);
+        let short: Vec<(u32, Option<&str>, &str, bool)> = all
+            .iter()
+            .map(|d| (d.handle.node, d.role, d.name.as_str(), d.in_tree))
+            .collect();
+        assert_eq!(
+            short,
+            vec![
+                (1, Some("generic"), "", true),
+                (2, Some("button"), "Go", true),
+                (3, None, "", false)
+            ]
+        );
     }
 
     #[test]

@@ -783,19 +783,33 @@ mod tests {
         Snapshot::from_json(&url(MAX_URL_CHARS)).unwrap();
         assert!(matches!(
             err(&url(MAX_URL_CHARS + 1)),
-            SnapshotError::LimitExceeded { limit: Limit::UrlChars, .. }
+            SnapshotError::LimitExceeded {
+                limit: Limit::UrlChars,
+                ..
+            }
         ));
         // tag length
-        let tag = |n: usize| with("", &format!(r#"{{"id":1,"tag":"x-{}"}}"#, "a".repeat(n - 2)));
+        let tag = |n: usize| {
+            with(
+                "",
+                &format!(r#"{{"id":1,"tag":"x-{}"}}"#, "a".repeat(n - 2)),
+            )
+        };
         Snapshot::from_json(&tag(MAX_TAG_CHARS)).unwrap();
         assert!(matches!(
             err(&tag(MAX_TAG_CHARS + 1)),
-            SnapshotError::LimitExceeded { limit: Limit::TagChars, .. }
+            SnapshotError::LimitExceeded {
+                limit: Limit::TagChars,
+                ..
+            }
         ));
         // value length at the limit (over is tested with the text lengths)
         let value = "v".repeat(MAX_VALUE_CHARS);
-        Snapshot::from_json(&with("", &format!(r#"{{"id":1,"tag":"input","value":"{value}"}}"#)))
-            .unwrap();
+        Snapshot::from_json(&with(
+            "",
+            &format!(r#"{{"id":1,"tag":"input","value":"{value}"}}"#),
+        ))
+        .unwrap();
         // coordinates
         let coord = |v: f64| with("", &format!(r#"{{"id":1,"tag":"html","box":[{v},0,1,1]}}"#));
         Snapshot::from_json(&coord(MAX_COORD)).unwrap();

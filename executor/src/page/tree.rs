@@ -156,13 +156,10 @@ impl Builder<'_> {
         )];
         while let Some((visit, placed)) = stack.pop() {
             let mut children = Vec::new();
-            let Some(d) = self.visit(&visit, placed, &mut children) else {
-                continue;
-            };
-            for child in children.into_iter().rev() {
-                stack.push(child);
+            if self.visit(&visit, placed, &mut children).is_some() {
+                // Reversed, so the first child is visited next: pre-order.
+                stack.extend(children.into_iter().rev());
             }
-            let _ = d;
         }
     }
 
@@ -358,7 +355,7 @@ impl Index {
             mut entries,
             pending,
             arena,
-            mut frames,
+            frames,
             frame_index,
             by_key,
             ..
@@ -399,12 +396,6 @@ impl Index {
                 flat.extend(item);
             }
             entries[d].kids = (start, index_u32(flat.len()));
-        }
-        for f in &mut frames {
-            if f.placed {
-                continue;
-            }
-            f.owner = None;
         }
 
         let mut index = Index {
