@@ -9,8 +9,9 @@ CARGO ?= cargo
 demo: setup
 	@bash scripts/demo.sh
 
-## test: every test: formatting, lints, unit/golden/integration tests, the wasm32 build
-test: setup lint unit wasm
+## test: every test: formatting, lints, unit/golden/integration tests, the wasm32 build, and
+## the extension in headless Chromium
+test: setup lint unit wasm web-test
 
 setup:
 	@bash .ci/setup
@@ -37,3 +38,12 @@ fuzz:
 
 clean:
 	$(CARGO) clean
+
+## dist: the browser extension, loadable unpacked from dist/chrome/ (scripts/build-extension.sh)
+.PHONY: dist web-test
+dist: setup
+	bash scripts/build-extension.sh
+
+## web-test: the built extension in headless Chromium (web-tests/, playwright-core)
+web-test: dist
+	cd web-tests && npm test

@@ -7,14 +7,11 @@
 
 use bridle_dsl::diag::{render, LineIndex};
 use bridle_dsl::CheckOptions;
-use bridle_executor::decide::{decide, Context};
-use bridle_executor::decision::{Decision, Facts, Outcome, Reason, Source};
+use bridle_executor::preview::{plan, verify_token, PlannedStep, TokenReport};
 use bridle_executor::replay::MemoryReplayStore;
 use bridle_executor::time::format_description::well_known::Rfc3339;
 use bridle_executor::time::OffsetDateTime;
-use bridle_executor::token::{TokenError, UnverifiedToken, VerifiedToken, VerifyContext};
 use bridle_executor::Policy;
-use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,25 +34,6 @@ pub struct AuthorizeArgs {
     json: bool,
     /// The script to authorise
     script: PathBuf,
-}
-
-#[derive(Debug, Serialize)]
-struct TokenReport {
-    valid: bool,
-    error: Option<String>,
-    /// The error's stable code (`expired`, `bad-signature` …), when invalid.
-    code: Option<&'static str>,
-}
-
-#[derive(Debug, Serialize)]
-struct StepReport {
-    index: usize,
-    line: usize,
-    verb: &'static str,
-    risk: &'static str,
-    decision: &'static str,
-    reasons: Vec<String>,
-    text: String,
 }
 
 /// A usage error: printed, exit 2.
@@ -124,50 +102,17 @@ pub fn run(args: AuthorizeArgs) -> ExitCode {
         }
     };
 
-    let verified = verify(&token_text, &policy, &args.instance, now, &script_bytes);
-    let ctx = verified
-        .as_ref()
-        .map(|token| Context::new(&checked, token, &policy));
-    let steps: Vec<StepReport> = checked
-        .steps
-        .iter()
-        .map(|step| {
-            let decision = match &ctx {
-                Ok(ctx) => decide(ctx, step, &Facts::default()),
-                Err(e) => Decision {
-                    outcome: Outcome::Deny,
-                    risk: step.risk,
-                    reasons: vec![Reason::new(
-                        Source::Token,
-                        Outcome::Deny,
-                        format!("the token is invalid: {e}"),
-                    )],
-                },
-            };
-            StepReport {
-                index: step.index,
-                line: step.line,
-                verb: step.verb.as_str(),
-                risk: decision.risk.as_str(),
-                decision: decision.outcome.as_str(),
-                reasons: decision.reason_texts(),
-                text: step.text.clone(),
-            }
-        })
-        .collect();
-
-    let token = match &verified {
-        Ok(_) => TokenReport {
-            valid: true,
-            error: None,
-            code: None,
-        },
-        Err(e) => TokenReport {
-            valid: false,
-            error: Some(e.to_string()),
-            code: Some(e.code()),
-        },
-    };
+    // A dry run must not consume the token: a fresh replay store sees it for the first time.
+    let verified = verify_token(
+        &token_text,
+        &policy,
+        &args.instance,
+        now,
+        &script_bytes,
+        &mut MemoryReplayStore::new(),
+    );
+    let steps = plan(&checked, &verified, &policy);
+    let token = TokenReport::of(&verified);
     let any_denied = steps.iter().any(|s| s.decision == "deny");
     if args.json {
         let out = serde_json::json!({ "token": token, "steps": steps });
@@ -182,26 +127,7 @@ pub fn run(args: AuthorizeArgs) -> ExitCode {
     }
 }
 
-fn verify(
-    token: &str,
-    policy: &Policy,
-    instance: &str,
-    now: OffsetDateTime,
-    script: &[u8],
-) -> Result<VerifiedToken, TokenError> {
-    let unverified = UnverifiedToken::parse(token)?;
-    // A dry run must not consume the token: a fresh replay store sees it for the first time.
-    let mut replay = MemoryReplayStore::new();
-    unverified.verify(&mut VerifyContext {
-        keys: policy,
-        instance_id: instance,
-        now,
-        script: Some(script),
-        replay: &mut replay,
-    })
-}
-
-fn print_table(token: &TokenReport, steps: &[StepReport], goal: &str) {
+fn print_table(token: &TokenReport, steps: &[PlannedStep], goal: &str) {
     println!("goal (the planner's claim): {goal}");
     match &token.error {
         None => println!("token: valid"),

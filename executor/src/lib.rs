@@ -9,6 +9,7 @@ pub mod decision;
 pub mod engine;
 pub mod keys;
 pub mod policy;
+pub mod preview;
 pub mod replay;
 pub mod token;
 

@@ -4,14 +4,14 @@
 //! (the secret key, the policy text, the replay state, new audit lines) and gives it back to
 //! [`Instance::load`] after a restart.
 
-use crate::replay::{ReplayStateError, StoredReplay};
-use crate::report::{self, PolicyReport, RunResult, ScriptReport};
+use crate::report::{self, PolicyReport, RunResult, ScriptReport, POLICY_FILE_NAME};
 use bridle_executor::audit::{
     AppendError, AuditChain, AuditError, ContentHash, EntryDraft, Timestamp,
 };
 use bridle_executor::ed25519_dalek::SigningKey;
 use bridle_executor::keys::{self, KeyError};
 use bridle_executor::policy::DEFAULT_POLICY_TOML;
+use bridle_executor::replay::{MemoryReplayStore, ReplayStateError};
 use bridle_executor::time::OffsetDateTime;
 use bridle_executor::Policy;
 use serde::Deserialize;
@@ -24,7 +24,7 @@ pub struct Stored {
     pub secret_key: Option<String>,
     /// The policy the user set; absent means the shipped default.
     pub policy: Option<String>,
-    /// [`StoredReplay::to_json`].
+    /// [`MemoryReplayStore::to_json`].
     pub replay: Option<String>,
     /// The audit log so far, JSON Lines.
     pub audit_log: Option<String>,
@@ -34,19 +34,23 @@ pub struct Stored {
 /// log that cannot be trusted would hide or repeat what happened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LoadError {
+    /// The stored secret key is not a 32-byte seed in base64url (storage was damaged or
+    /// written by something else).
     #[error("the stored instance key cannot be read: {0}")]
     Key(#[from] KeyError),
+    /// The stored replay record is damaged, too large, or of an unknown format.
     #[error(transparent)]
     Replay(#[from] ReplayStateError),
+    /// The stored audit log does not verify under the instance key (tampered, truncated
+    /// mid-line, or signed by another key).
     #[error("the stored audit log cannot be continued: {0}")]
     Audit(#[from] AuditError),
-    #[error(transparent)]
-    Append(#[from] AppendError),
 }
 
 /// A time from the browser's clock that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TimeError {
+    /// Not finite, or outside the years RFC 3339 (and so the audit log) can write.
     #[error(
         "the clock reads `{ms}` ms since 1970, which is not a time between the years 0000 and 9999"
     )]
@@ -98,7 +102,7 @@ pub struct Instance {
     policy: Policy,
     /// The text of `policy` as the user set it; `None` for the shipped default.
     policy_text: Option<String>,
-    replay: StoredReplay,
+    replay: MemoryReplayStore,
     audit: AuditChain,
     /// Audit lines written since the service worker last took them for storage.
     unsaved_audit: Vec<String>,
@@ -130,16 +134,18 @@ impl Instance {
                 // the user sets a policy again: safe, and visible on the options page.
                 Err(e) => {
                     warnings.push(format!(
-                        "the stored policy is no longer valid ({}); the default policy, which trusts no planner, is in use until a policy is set again",
-                        e.render("policy.toml", &text).trim_end()
+                        "the stored policy is no longer valid ({POLICY_FILE_NAME}:{}:{}: {}); the default policy, which trusts no planner, is in use until a policy is set again",
+                        e.line,
+                        e.column,
+                        e.message()
                     ));
                     (Policy::default_policy(), None)
                 }
             },
         };
         let replay = match &stored.replay {
-            Some(json) => StoredReplay::from_json(json)?,
-            None => StoredReplay::default(),
+            Some(json) => MemoryReplayStore::from_json(json)?,
+            None => MemoryReplayStore::new(),
         };
         let mut unsaved_audit = Vec::new();
         let audit = match stored.audit_log.as_deref() {

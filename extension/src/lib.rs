@@ -1,13 +1,12 @@
 //! The thin wasm binding of Bridle's executor to the browser extension's service worker.
 //!
-//! The logic lives in `bridle-dsl` and `bridle-executor`; this crate only keeps one
-//! instance's state together ([`instance`]), persists the replay store ([`replay`]), shapes
-//! the results JavaScript reads ([`report`]), and, in the wasm build only, converts types at
-//! the JavaScript boundary (`bindings`). Everything but the bindings builds and tests
-//! natively.
+//! The logic lives in `bridle-dsl` and `bridle-executor` (the plan preview in
+//! `bridle_executor::preview`, the saved replay store in `bridle_executor::replay`); this crate
+//! only keeps one instance's state together ([`instance`]), shapes the results JavaScript
+//! reads ([`report`]), and, in the wasm build only, converts types at the JavaScript boundary
+//! (`bindings`). Everything but the bindings builds and tests natively.
 
 pub mod instance;
-pub mod replay;
 pub mod report;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,6 +1,6 @@
 //! What the extension hands back to JavaScript, as serde types: the policy report of
-//! `setPolicy`, the script report, and the result of `run`, whose plan preview mirrors
-//! `bridle authorize` (cli/src/authorize.rs) decision for decision.
+//! `setPolicy`, the script report, and the result of `run`, whose plan preview is
+//! `bridle_executor::preview`, the very code `bridle authorize` prints.
 //!
 //! `run`'s result keeps the engine's result shape (`outcome`, `value`, `error`, `steps`,
 //! `warnings`, `steps_done`; see `bridle_executor::engine::RunResult`) and adds `script`,
@@ -11,13 +11,11 @@
 use bridle_dsl::diag::LineIndex;
 use bridle_dsl::{CheckOptions, Checked};
 use bridle_executor::audit::{AppendError, Completion};
-use bridle_executor::decide::{decide, Context};
-use bridle_executor::decision::{Decision, Facts, Outcome, Reason, Source};
 use bridle_executor::engine::StepRecord;
 use bridle_executor::policy::PolicyError;
+use bridle_executor::preview::{plan, verify_token, PlannedStep, TokenReport};
 use bridle_executor::replay::ReplayStore;
 use bridle_executor::time::OffsetDateTime;
-use bridle_executor::token::{TokenError, UnverifiedToken, VerifiedToken, VerifyContext};
 use bridle_executor::Policy;
 use serde::Serialize;
 
@@ -141,29 +139,6 @@ fn diagnostics_json(diags: &[bridle_dsl::Diagnostic], script: &[u8]) -> Vec<serd
         .collect()
 }
 
-/// Whether the token verified, and why not (`bridle authorize --json`'s `token`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TokenReport {
-    pub valid: bool,
-    pub error: Option<String>,
-    /// The error's stable code (`expired`, `bad-signature`, `replayed` …), when invalid.
-    pub code: Option<&'static str>,
-}
-
-/// One step of the plan preview (`bridle authorize --json`'s `steps`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PlannedStep {
-    pub index: usize,
-    pub line: usize,
-    pub verb: &'static str,
-    pub risk: &'static str,
-    /// `allow`, `ask` or `deny`, decided without page facts (the run decides again with them).
-    pub decision: &'static str,
-    pub reasons: Vec<String>,
-    /// The step's canonical text.
-    pub text: String,
-}
-
 /// A run's error: a stable code, the message and the fix.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ErrorReport {
@@ -239,7 +214,9 @@ impl Preview {
 }
 
 /// Checks the script, verifies the token against the policy (recording its use in
-/// `replay`), and decides every step without page facts, as `bridle authorize` does.
+/// `replay`), and decides every step without page facts (`bridle_executor::preview`). A
+/// script that does not check is refused before its token is read, so the token is not used
+/// up.
 pub fn preview(
     script: &[u8],
     token: &str,
@@ -279,39 +256,9 @@ pub fn preview(
         }
     };
 
-    let verified = verify(token, policy, instance_id, now, script, replay);
-    let ctx = verified
-        .as_ref()
-        .map(|token| Context::new(&checked, token, policy));
-    let plan = checked
-        .steps
-        .iter()
-        .map(|step| {
-            let decision = match &ctx {
-                Ok(ctx) => decide(ctx, step, &Facts::default()),
-                Err(e) => Decision {
-                    outcome: Outcome::Deny,
-                    risk: step.risk,
-                    reasons: vec![Reason::new(
-                        Source::Token,
-                        Outcome::Deny,
-                        format!("the token is invalid: {e}"),
-                    )],
-                },
-            };
-            PlannedStep {
-                index: step.index,
-                line: step.line,
-                verb: step.verb.as_str(),
-                risk: decision.risk.as_str(),
-                decision: decision.outcome.as_str(),
-                reasons: decision.reason_texts(),
-                text: step.text.clone(),
-            }
-        })
-        .collect();
-
-    let (outcome, error, token_report, jti) = match &verified {
+    let verified = verify_token(token, policy, instance_id, now, script, replay);
+    let plan = plan(&checked, &verified, policy);
+    let (outcome, error, jti) = match &verified {
         Ok(token) => (
             RunOutcome::NotExecuted,
             ErrorReport {
@@ -322,11 +269,6 @@ pub fn preview(
                         .to_owned(),
                 ),
             },
-            TokenReport {
-                valid: true,
-                error: None,
-                code: None,
-            },
             Some(token.jti().to_owned()),
         ),
         Err(e) => (
@@ -335,11 +277,6 @@ pub fn preview(
                 code: e.code().to_owned(),
                 message: e.to_string(),
                 help: Some(e.help().to_owned()),
-            },
-            TokenReport {
-                valid: false,
-                error: Some(e.to_string()),
-                code: Some(e.code()),
             },
             None,
         ),
@@ -350,7 +287,7 @@ pub fn preview(
             value: serde_json::Value::Null,
             error: Some(error),
             script: script_checked(&checked),
-            token: token_report,
+            token: TokenReport::of(&verified),
             goal: Some(checked.goal.clone()),
             plan,
             steps: Vec::new(),
@@ -359,21 +296,4 @@ pub fn preview(
         },
         jti,
     }
-}
-
-fn verify(
-    token: &str,
-    policy: &Policy,
-    instance_id: &str,
-    now: OffsetDateTime,
-    script: &[u8],
-    replay: &mut dyn ReplayStore,
-) -> Result<VerifiedToken, TokenError> {
-    UnverifiedToken::parse(token.trim())?.verify(&mut VerifyContext {
-        keys: policy,
-        instance_id,
-        now,
-        script: Some(script),
-        replay,
-    })
 }

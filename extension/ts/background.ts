@@ -8,7 +8,7 @@
 import init, { Executor } from "bridle-wasm";
 import { answer, pendingRequest, watchClosedWindows } from "./approval";
 import { parseMessage, senderAllowed, type Message, type OptionsState, type Reply } from "./messages";
-import { readState, writeState, type StoredState } from "./storage";
+import { readState, restrictToExtension, writeState, type StoredState } from "./storage";
 import {
   BridlePolicyError,
   type BridleApi,
@@ -49,6 +49,7 @@ function current(): Promise<Loaded> {
 
 async function load(): Promise<Loaded> {
   await wasmReady;
+  await restrictToExtension();
   const stored = await readState();
   const executor = Executor.load(stored, Date.now());
   const state: Loaded = { executor, auditLog: stored.auditLog ?? "" };

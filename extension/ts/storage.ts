@@ -24,6 +24,22 @@ const KEYS = {
 type Field = keyof typeof KEYS;
 const FIELDS = Object.keys(KEYS) as Field[];
 
+/**
+ * Keeps chrome.storage.local from content scripts. By default they may read and write it, and
+ * a content script runs inside a hostile page's renderer: it must not read the instance key,
+ * nor rewrite the replay record (which would let a used token run again) or the audit log.
+ * Called before every load; a browser that cannot restrict the area fails here, closed.
+ */
+export async function restrictToExtension(): Promise<void> {
+  try {
+    await chrome.storage.local.setAccessLevel({ accessLevel: "TRUSTED_CONTEXTS" });
+  } catch (error) {
+    throw new Error(
+      `this browser cannot keep the extension's storage from content scripts, so Bridle does not start: ${String(error)}`,
+    );
+  }
+}
+
 /** Reads the stored state. A value that is not text was not written by Bridle: refuse it. */
 export async function readState(): Promise<StoredState> {
   const got: Record<string, unknown> = await chrome.storage.local.get(Object.values(KEYS));

@@ -40,9 +40,9 @@ export async function launchWithExtension(dist) {
   };
 }
 
-/** The extension's service worker, waiting for it to start if needed. */
+/** The extension's service worker (the newest handle), waiting for it to start if needed. */
 export async function serviceWorker(context) {
-  const running = context.serviceWorkers().find((w) => w.url().endsWith("/background.js"));
+  const running = context.serviceWorkers().filter((w) => w.url().endsWith("/background.js")).at(-1);
   if (running) return running;
   return context.waitForEvent("serviceworker", {
     predicate: (w) => w.url().endsWith("/background.js"),
@@ -50,30 +50,52 @@ export async function serviceWorker(context) {
   });
 }
 
-/** `chrome-extension://<id>` of the service worker's extension. */
+/** `chrome-extension://<id>` of the service worker's extension. (`URL.origin` is "null" for
+ * such URLs in Node.) */
 export function extensionOrigin(worker) {
-  return new URL(worker.url()).origin;
+  const url = new URL(worker.url());
+  return `${url.protocol}//${url.host}`;
+}
+
+/** Resolves when the CDP `ServiceWorker` domain reports the extension's worker in `status`. */
+function workerStatus(cdp, status) {
+  return new Promise((resolve) => {
+    const listener = (event) => {
+      const ours = event.versions.find((v) => v.scriptURL.endsWith("/background.js"));
+      if (ours?.runningStatus === status) {
+        cdp.off("ServiceWorker.workerVersionUpdated", listener);
+        resolve();
+      }
+    };
+    cdp.on("ServiceWorker.workerVersionUpdated", listener);
+  });
 }
 
 /**
- * Stops every service worker (as Chrome does to an idle one), then wakes the extension's
- * by opening its options page, which messages it. Returns the new worker.
+ * Stops every service worker (as Chrome does to an idle one), then wakes the extension's by
+ * opening its options page, which messages it. Returns the restarted worker, checked to be a
+ * new start: a marker set in the old worker's global scope must be gone.
  */
 export async function restartServiceWorker(context, worker) {
   const origin = extensionOrigin(worker);
+  await worker.evaluate(() => {
+    globalThis.bridleTestMarker = true;
+  });
   const page = await context.newPage();
   try {
     const cdp = await context.newCDPSession(page);
-    const closed = new Promise((resolve) => worker.once("close", resolve));
     await cdp.send("ServiceWorker.enable");
+    const stopped = workerStatus(cdp, "stopped");
     await cdp.send("ServiceWorker.stopAllWorkers");
-    await closed;
-    const started = context.waitForEvent("serviceworker", {
-      predicate: (w) => w.url().endsWith("/background.js"),
-      timeout: 30_000,
-    });
+    await stopped;
+    const running = workerStatus(cdp, "running");
     await page.goto(`${origin}/options.html`);
-    return await started;
+    await running;
+    // Playwright keeps the worker's handle across the restart; take the newest one.
+    const restarted = await serviceWorker(context);
+    const marker = await restarted.evaluate(() => globalThis.bridleTestMarker ?? null);
+    if (marker !== null) throw new Error("the service worker did not restart");
+    return restarted;
   } finally {
     await page.close();
   }

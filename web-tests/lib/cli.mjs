@@ -2,23 +2,30 @@
 // authorize (the native decisions to compare the extension's with) and audit verify.
 
 import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { BRIDLE_BIN, ROOT } from "./paths.mjs";
 
-/** Builds the CLI (quick when it is up to date). */
-export function buildCli() {
+/** The binary the tests run: a private copy, so that another cargo build replacing
+ * target/debug/bridle mid-run (the target directory is shared) cannot disturb a test. */
+let binary = BRIDLE_BIN;
+
+/** Builds the CLI (quick when it is up to date) and copies it into `dir`. */
+export function buildCli(dir) {
   const env = { ...process.env, PATH: `${join(homedir(), ".cargo/bin")}:${process.env.PATH ?? ""}` };
   execFileSync(process.env.CARGO ?? "cargo", ["build", "--quiet", "-p", "bridle-cli"], {
     cwd: ROOT,
     env,
     stdio: ["ignore", "inherit", "inherit"],
   });
+  binary = join(dir, "bridle");
+  copyFileSync(BRIDLE_BIN, binary);
 }
 
 /** Runs `bridle args…`; returns {status, stdout, stderr}. */
 export function bridle(args) {
-  const out = spawnSync(BRIDLE_BIN, args, { encoding: "utf8" });
+  const out = spawnSync(binary, args, { encoding: "utf8" });
   if (out.error) throw out.error;
   return { status: out.status, stdout: out.stdout, stderr: out.stderr };
 }

@@ -31,7 +31,20 @@ const SCRIPT = [
 /** How many times the cold start is measured. */
 const RESTARTS = 3;
 
-describe("the extension in Chromium", () => {
+/** The service worker's record of its start (kept in chrome.storage.session once loaded). */
+function startupTiming(worker) {
+  return worker.evaluate(async () => {
+    // Recorded once the executor is loaded, just after instanceId() can answer.
+    for (let tries = 0; tries < 100; tries += 1) {
+      const { startup } = await chrome.storage.session.get("startup");
+      if (startup && startup.readyMs < performance.now()) return startup;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error("no startup timing recorded");
+  });
+}
+
+describe("the extension in Chromium", { timeout: 240_000 }, () => {
   let browser;
   let worker;
   let dir;
@@ -41,11 +54,12 @@ describe("the extension in Chromium", () => {
   let instance;
   let token;
   const startups = [];
+  let firstStart;
 
   before(async () => {
     assert.ok(existsSync(join(DIST_CHROME, "manifest.json")), `no ${DIST_CHROME}: run \`make dist\` first`);
-    buildCli();
     dir = await mkdtemp(join(tmpdir(), "bridle-smoke-"));
+    buildCli(dir);
     scriptFile = join(dir, "script.bridle");
     policyFile = join(dir, "policy.toml");
     await writeFile(scriptFile, SCRIPT);
@@ -57,10 +71,15 @@ describe("the extension in Chromium", () => {
   after(async () => {
     await browser?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
+    if (firstStart) {
+      console.log(
+        `service-worker first start (fresh profile, key generated) to ready: ${firstStart.readyMs.toFixed(1)} ms; wasm compiled at ${firstStart.wasmMs.toFixed(1)} ms`,
+      );
+    }
     if (startups.length > 0) {
       const ready = startups.map((s) => s.readyMs.toFixed(1)).join(", ");
       const wasm = startups.map((s) => s.wasmMs.toFixed(1)).join(", ");
-      console.log(`service-worker cold start to ready (ms): ${ready}; of which wasm compiled (ms): ${wasm}`);
+      console.log(`service-worker restart to ready (ms): ${ready}; wasm compiled at (ms): ${wasm}`);
     }
   });
 
@@ -76,6 +95,7 @@ describe("the extension in Chromium", () => {
       writable: Object.getOwnPropertyDescriptor(self, "bridle").writable,
     }));
     assert.deepEqual(shape, { keys: ["auditLog", "instanceId", "run", "setPolicy"], frozen: true, writable: false });
+    firstStart = await startupTiming(worker);
   });
 
   test("setPolicy rejects an invalid policy with its line, and accepts a valid one", async () => {
@@ -136,17 +156,7 @@ describe("the extension in Chromium", () => {
     for (let i = 0; i < RESTARTS; i += 1) {
       worker = await restartServiceWorker(browser.context, worker);
       assert.equal(await worker.evaluate(() => self.bridle.instanceId()), instance);
-      startups.push(
-        await worker.evaluate(async () => {
-          // The start is recorded once the executor is loaded, just after instanceId() can answer.
-          for (let tries = 0; tries < 100; tries += 1) {
-            const { startup } = await chrome.storage.session.get("startup");
-            if (startup && startup.readyMs < performance.now()) return startup;
-            await new Promise((r) => setTimeout(r, 20));
-          }
-          throw new Error("no startup timing recorded");
-        }),
-      );
+      startups.push(await startupTiming(worker));
     }
     // The token was used before the restarts: refused now, its use remembered.
     const replay = await worker.evaluate(([s, t]) => self.bridle.run(s, t), [SCRIPT, token]);
@@ -197,7 +207,7 @@ describe("the extension in Chromium", () => {
       await page.goto(`${extensionOrigin(worker)}/options.html`);
       await page.getByText(instance, { exact: true }).waitFor();
       assert.match(await page.getByLabel("Policy (TOML)").inputValue(), /name = "test-planner"/);
-      assert.match(await page.getByLabel("Audit log").textContent(), /"kind":"log-start"/);
+      assert.match(await page.getByLabel("Audit log entries").textContent(), /"kind":"log-start"/);
       assert.ok(await page.getByRole("button", { name: "Export audit log" }).isEnabled());
       // A policy with a mistake is refused on the page too, with its line.
       await page.getByLabel("Policy (TOML)").fill('[defaults]\napproval = "sometimes"\n');
@@ -244,8 +254,41 @@ describe("the extension in Chromium", () => {
       assert.deepEqual(replies.badChoice, refused);
       assert.deepEqual(replies.wrongPage, refused);
       assert.deepEqual(replies.notAnObject, refused);
+
+      // Text fields are capped at MAX_TEXT_CHARS (2 MiB, ts/messages.ts) before the executor
+      // sees them; at the cap the message reaches the executor, which refuses the policy by
+      // its own, smaller limit.
+      const atLimit = await page.evaluate(async (n) => {
+        const send = (m) => chrome.runtime.sendMessage(m);
+        return {
+          at: await send({ kind: "policy-set", toml: "#".repeat(n) }),
+          over: await send({ kind: "policy-set", toml: "#".repeat(n + 1) }),
+        };
+      }, 2 * 1024 * 1024);
+      assert.equal(atLimit.at.ok, true);
+      assert.equal(atLimit.at.accepted, false);
+      assert.match(atLimit.at.message, /^policy\.toml:1:1: error: policy is 2097152 bytes, more than the limit of 262144 bytes/);
+      assert.deepEqual(atLimit.over, refused);
     } finally {
       await page.close();
+    }
+    // Approval ids are capped at MAX_ID_CHARS (64); only the approval window may ask.
+    const popup = await browser.context.newPage();
+    try {
+      await popup.goto(`${extensionOrigin(worker)}/popup.html`);
+      const ids = await popup.evaluate(async () => {
+        const send = (m) => chrome.runtime.sendMessage(m);
+        return {
+          at: await send({ kind: "approval-get", id: "a".repeat(64) }),
+          over: await send({ kind: "approval-get", id: "a".repeat(65) }),
+          badChars: await send({ kind: "approval-get", id: "a/b" }),
+        };
+      });
+      assert.deepEqual(ids.at, { ok: true, request: null });
+      assert.deepEqual(ids.over, { ok: false, error: "message refused" });
+      assert.deepEqual(ids.badChars, { ok: false, error: "message refused" });
+    } finally {
+      await popup.close();
     }
   });
 });
