@@ -96,15 +96,26 @@ fn hostile_files_get_diagnostics_quickly() {
     let d = dir("hostile");
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.bridle", Vec::new(), "header"),
-        ("latin1.bridle", b"bridle 1\ngoal \"caf\xe9\"\n".to_vec(), "invalid-utf8"),
-        ("huge.bridle", vec![b'a'; 10 * 1024 * 1024], "limit-exceeded"),
+        (
+            "latin1.bridle",
+            b"bridle 1\ngoal \"caf\xe9\"\n".to_vec(),
+            "invalid-utf8",
+        ),
+        (
+            "huge.bridle",
+            vec![b'a'; 10 * 1024 * 1024],
+            "limit-exceeded",
+        ),
         ("nul.bridle", b"bridle 1\n\0\0\0\n".to_vec(), "syntax"),
     ];
     for (file, bytes, code) in cases {
         let path = write(&d, file, &bytes);
         let start = Instant::now();
         let out = bridle(&["check", "--json", &path]);
-        assert!(start.elapsed() < Duration::from_secs(10), "{file} took too long");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{file} took too long"
+        );
         assert_eq!(out.status.code(), Some(1), "{file}: {}", text(&out.stderr));
         let json: Value = serde_json::from_slice(&out.stdout).unwrap();
         let codes: Vec<&str> = json["files"][0]["diagnostics"]
@@ -124,7 +135,11 @@ fn fmt_rewrites_to_canonical_form_and_check_reports_it() {
     let path = write(&d, "messy.bridle", messy.as_bytes());
     let out = bridle(&["fmt", "--check", &path]);
     assert_eq!(out.status.code(), Some(1), "not canonical");
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), messy, "--check changes nothing");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        messy,
+        "--check changes nothing"
+    );
 
     let out = bridle(&["fmt", &path]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -193,7 +193,8 @@ pub struct Target {
 }
 
 /// The user's answer to an approval dialog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ApprovalChoice {
     /// Approved this step.
     Once,

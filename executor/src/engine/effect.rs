@@ -280,38 +280,11 @@ pub struct JobResult {
     pub error: Option<String>,
 }
 
-/// The user's answer to an approval request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ApprovalChoice {
-    /// "Approve once": this execution of the step.
-    Once,
-    /// "Approve for this script": this step, in this run, on this origin (see the machine).
-    Script,
-    Deny,
-    /// Nobody answered in time; counts as a denial.
-    Timeout,
-    /// The approval window was closed; counts as a denial.
-    Closed,
-}
-
-impl ApprovalChoice {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApprovalChoice::Once => "once",
-            ApprovalChoice::Script => "script",
-            ApprovalChoice::Deny => "deny",
-            ApprovalChoice::Timeout => "timeout",
-            ApprovalChoice::Closed => "closed",
-        }
-    }
-}
-
-impl fmt::Display for ApprovalChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The user's answer to an approval request: the audit log's own type, so what the user
+/// chose and what is recorded can never drift apart. "Approve for this script" covers this
+/// step, in this run, on this origin (see the machine); a timeout or a closed window counts
+/// as a denial.
+pub use crate::audit::ApprovalChoice;
 
 /// How a step execution came to be approved, or why it was not, as recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
