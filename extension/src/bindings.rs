@@ -114,3 +114,31 @@ impl Executor {
         to_js(&self.inner.take_audit_lines())
     }
 }
+
+/// Test hook (exposed as `self.bridleTest.resolveTarget`, never on `self.bridle`): resolves the
+/// one-line `target` in the snapshot JSON for `purpose` (`"act"` or `"observe"`); returns
+/// `{ok: true, role, name, handle, hit}` or `{ok: false, code, message, help, candidates}`.
+#[wasm_bindgen(js_name = resolveTarget)]
+pub fn resolve_target(
+    snapshot_json: &str,
+    target: &str,
+    purpose: &str,
+) -> Result<JsValue, JsError> {
+    let purpose = match purpose {
+        "act" => crate::page::Purpose::Act,
+        "observe" => crate::page::Purpose::Observe,
+        other => {
+            return Err(JsError::new(&format!(
+                "unknown purpose `{other}`: expected `act` or `observe`"
+            )))
+        }
+    };
+    to_js(&crate::page::resolve_target(snapshot_json, target, purpose))
+}
+
+/// Test hook (`self.bridleTest.describePage`): every element's `{handle, role, name, in_tree}`.
+#[wasm_bindgen(js_name = describePage)]
+pub fn describe_page(snapshot_json: &str) -> Result<JsValue, JsError> {
+    let all = crate::page::describe_page(snapshot_json).map_err(|e| JsError::new(&e))?;
+    to_js(&all)
+}

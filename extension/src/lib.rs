@@ -7,6 +7,7 @@
 //! (`bindings`). Everything but the bindings builds and tests natively.
 
 pub mod instance;
+pub mod page;
 pub mod report;
 
 #[cfg(target_arch = "wasm32")]

@@ -5,21 +5,35 @@
 // Chrome's service worker cannot use dynamic import() nor top-level await: the wasm-bindgen
 // glue is imported statically and compiled at the top level; every call waits for it.
 
-import init, { Executor } from "bridle-wasm";
+import init, { Executor, describePage, resolveTarget } from "bridle-wasm";
 import { answer, pendingRequest, watchClosedWindows } from "./approval";
-import { parseMessage, senderAllowed, type Message, type OptionsState, type Reply } from "./messages";
+import {
+  CONTENT_PROTOCOL,
+  parseMessage,
+  senderAllowed,
+  type ContentRequest,
+  type Message,
+  type OptionsState,
+  type Reply,
+  type WireFrame,
+} from "./messages";
 import { readState, restrictToExtension, writeState, type StoredState } from "./storage";
 import {
   BridlePolicyError,
   type BridleApi,
+  type BridleTestApi,
   type PolicyReport,
   type RunResult,
   type StartupTiming,
+  type TargetReport,
+  type DescribedElement,
 } from "./types";
 
 declare global {
   // The automation interface, on the service worker's global scope.
   var bridle: BridleApi;
+  // Test hooks, separate from the stable interface (see extension/README.md).
+  var bridleTest: BridleTestApi;
 }
 
 const wasmReady: Promise<number> = init({
@@ -122,6 +136,79 @@ Object.defineProperty(globalThis, "bridle", {
   configurable: false,
 });
 
+/** How long a content script has to answer a snapshot request. */
+const SNAPSHOT_TIMEOUT_MS = 10_000;
+
+/** Snapshot requests waiting for their content script's `snapshot` message, by request id. */
+const pendingSnapshots = new Map<string, { tabId: number; frameId: number; done: (frame: object) => void }>();
+
+/**
+ * Asks the content script of `frameId` (0: the top frame) in `tabId` for its snapshot. The
+ * answer comes back as a `snapshot` message; its frame id, origin and URL are taken from the
+ * browser's sender record, never from the page. Resolves to `{"frames": [frame]}` as JSON.
+ */
+async function snapshotTab(tabId: number, frameId = 0): Promise<string> {
+  const request: ContentRequest = { kind: "snapshot-request", protocol: CONTENT_PROTOCOL, request: crypto.randomUUID() };
+  const frame = new Promise<object>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      pendingSnapshots.delete(request.request);
+      reject(new Error(`no snapshot from frame ${frameId} of tab ${tabId}`));
+    }, SNAPSHOT_TIMEOUT_MS);
+    pendingSnapshots.set(request.request, {
+      tabId,
+      frameId,
+      done: (f) => {
+        clearTimeout(timer);
+        resolve(f);
+      },
+    });
+  });
+  try {
+    await chrome.tabs.sendMessage(tabId, request, { frameId });
+  } catch (error) {
+    pendingSnapshots.delete(request.request);
+    throw error;
+  }
+  return JSON.stringify({ frames: [await frame] });
+}
+
+/** Completes the pending request a `snapshot` message answers, when the sender is the very
+ * tab and frame asked; the frame's identity comes from the sender. */
+function snapshotArrived(request: string, frame: WireFrame, sender: chrome.runtime.MessageSender): boolean {
+  const pending = pendingSnapshots.get(request);
+  if (
+    pending === undefined ||
+    sender.tab?.id !== pending.tabId ||
+    sender.frameId !== pending.frameId ||
+    typeof sender.origin !== "string" ||
+    typeof sender.url !== "string"
+  ) {
+    return false;
+  }
+  pendingSnapshots.delete(request);
+  pending.done({ id: pending.frameId, origin: sender.origin, url: sender.url, ...frame });
+  return true;
+}
+
+const testApi: BridleTestApi = {
+  snapshotTab: (tabId: number) => snapshotTab(tabId),
+  resolveTarget: async (snapshot: string, target: string, purpose: "act" | "observe") => {
+    await wasmReady;
+    return resolveTarget(requireText("snapshot", snapshot), requireText("target", target), purpose) as TargetReport;
+  },
+  describePage: async (snapshot: string) => {
+    await wasmReady;
+    return describePage(requireText("snapshot", snapshot)) as DescribedElement[];
+  },
+};
+
+Object.defineProperty(globalThis, "bridleTest", {
+  value: Object.freeze(testApi),
+  writable: false,
+  enumerable: true,
+  configurable: false,
+});
+
 async function optionsState(): Promise<OptionsState> {
   const state = await current();
   const got: Record<string, unknown> = await chrome.storage.session.get("startup");
@@ -136,7 +223,10 @@ async function optionsState(): Promise<OptionsState> {
   };
 }
 
-async function handle(message: Message): Promise<Reply<Message["kind"]>> {
+async function handle(
+  message: Message,
+  sender: chrome.runtime.MessageSender,
+): Promise<Reply<Message["kind"]>> {
   switch (message.kind) {
     case "approval-get":
       return { ok: true, request: pendingRequest(message.id) };
@@ -154,7 +244,8 @@ async function handle(message: Message): Promise<Reply<Message["kind"]>> {
         }
         throw error;
       }
-    case "content-ready":
+    case "snapshot":
+      if (!snapshotArrived(message.request, message.frame, sender)) throw new Error("no such request");
       return { ok: true };
   }
 }
@@ -168,7 +259,7 @@ chrome.runtime.onMessage.addListener((raw: unknown, sender, sendResponse) => {
     sendResponse({ ok: false, error: "message refused" });
     return false;
   }
-  handle(message).then(sendResponse, (error: unknown) =>
+  handle(message, sender).then(sendResponse, (error: unknown) =>
     sendResponse({ ok: false, error: error instanceof Error ? error.message : String(error) }),
   );
   // The answer is sent asynchronously.

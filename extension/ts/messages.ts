@@ -24,8 +24,8 @@ export type Message =
   | { kind: "options-get" }
   /** Options page → service worker: replace the policy. */
   | { kind: "policy-set"; toml: string }
-  /** Content script → service worker: loaded in a page (placeholder until the real one). */
-  | { kind: "content-ready"; protocol: number };
+  /** Content script → service worker: its frame's snapshot, answering `request`. */
+  | { kind: "snapshot"; protocol: number; request: string; frame: WireFrame };
 
 export type MessageKind = Message["kind"];
 
@@ -35,7 +35,7 @@ export interface Replies {
   "approval-answer": { ok: true; accepted: boolean };
   "options-get": { ok: true; state: OptionsState };
   "policy-set": { ok: true; accepted: boolean; message: string };
-  "content-ready": { ok: true };
+  snapshot: { ok: true };
 }
 
 /** Sent instead of a reply when a message is refused or fails. */
@@ -54,6 +54,101 @@ export interface OptionsState {
   warnings: string[];
   auditLog: string;
   startup: StartupTiming | null;
+}
+
+/** The limits of docs/snapshot.md (executor/src/page/limits.rs) the content script cuts at. */
+export const SNAPSHOT_LIMITS = {
+  MAX_NODES: 50_000,
+  MAX_DEPTH: 512,
+  MAX_KIDS: 50_000,
+  MAX_ATTRS: 32,
+  MAX_ATTR_CHARS: 2_048,
+  MAX_TEXT_CHARS: 2_048,
+  MAX_TAG_CHARS: 64,
+  MAX_VALUE_CHARS: 2_048,
+  MAX_COORD: 33_554_432,
+  /** `MAX_MESSAGE_BYTES`: the snapshot's JSON text. */
+  MAX_MESSAGE_BYTES: 16 * 1024 * 1024,
+} as const;
+
+/** A text run or a child node's id (docs/snapshot.md, "Nodes"). */
+export type WireKid = number | string;
+
+/** One element as the content script reports it; Rust validates every field. */
+export interface WireNode {
+  id: number;
+  tag: string;
+  attrs?: Record<string, string>;
+  kids?: WireKid[];
+  shadow?: WireKid[];
+  box?: [number, number, number, number];
+  visible?: true;
+  hidden?: boolean;
+  hit?: boolean;
+  hit_by?: number;
+  fixed?: true;
+  inline?: boolean;
+  value?: string;
+  value_redacted?: true;
+  checked?: true;
+  selected?: true;
+  disabled?: true;
+  modal?: true;
+}
+
+/** A frame as the content script sends it: no `id`, `origin`, `url` (the browser says those)
+ * and no `parent`/`owner` yet (iframes come with the frame-joining protocol). */
+export interface WireFrame {
+  root: number;
+  scroll: [number, number];
+  viewport: [number, number];
+  truncated: boolean;
+  nodes: WireNode[];
+}
+
+/** Service worker → content script (chrome.tabs.sendMessage): send your frame's snapshot as a
+ * `snapshot` message answering `request`. */
+export interface ContentRequest {
+  kind: "snapshot-request";
+  protocol: number;
+  request: string;
+}
+
+function isPair(value: unknown): value is [number, number] {
+  return Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === "number");
+}
+
+/**
+ * The frame's envelope: exactly its keys, a bounded node list of records, and the whole at
+ * most `MAX_MESSAGE_BYTES` as JSON. Every node's fields are checked by the Rust side
+ * (`Snapshot::from_json`), which refuses unknown fields and anything past a limit.
+ */
+function isWireFrame(value: unknown): value is WireFrame {
+  if (!isRecord(value) || !hasExactKeys(value, ["root", "scroll", "viewport", "truncated", "nodes"])) {
+    return false;
+  }
+  const nodes = value["nodes"];
+  return (
+    typeof value["root"] === "number" &&
+    isPair(value["scroll"]) &&
+    isPair(value["viewport"]) &&
+    typeof value["truncated"] === "boolean" &&
+    Array.isArray(nodes) &&
+    nodes.length <= SNAPSHOT_LIMITS.MAX_NODES &&
+    nodes.every(isRecord) &&
+    JSON.stringify(value).length <= SNAPSHOT_LIMITS.MAX_MESSAGE_BYTES
+  );
+}
+
+/** The request, when `raw` is exactly a {@link ContentRequest}; otherwise null. */
+export function parseContentRequest(raw: unknown): ContentRequest | null {
+  return isRecord(raw) &&
+    hasExactKeys(raw, ["kind", "protocol", "request"]) &&
+    raw["kind"] === "snapshot-request" &&
+    raw["protocol"] === CONTENT_PROTOCOL &&
+    isId(raw["request"])
+    ? { kind: "snapshot-request", protocol: CONTENT_PROTOCOL, request: raw["request"] }
+    : null;
 }
 
 const CHOICES: readonly ApprovalChoice[] = ["once", "script", "deny"];
@@ -104,10 +199,15 @@ export function parseMessage(raw: unknown): Message | null {
       return hasExactKeys(raw, ["kind", "toml"]) && isText(raw["toml"], MAX_TEXT_CHARS)
         ? { kind: "policy-set", toml: raw["toml"] }
         : null;
-    case "content-ready":
-      return hasExactKeys(raw, ["kind", "protocol"]) && raw["protocol"] === CONTENT_PROTOCOL
-        ? { kind: "content-ready", protocol: CONTENT_PROTOCOL }
+    case "snapshot": {
+      const frame = raw["frame"];
+      return hasExactKeys(raw, ["kind", "protocol", "request", "frame"]) &&
+        raw["protocol"] === CONTENT_PROTOCOL &&
+        isId(raw["request"]) &&
+        isWireFrame(frame)
+        ? { kind: "snapshot", protocol: CONTENT_PROTOCOL, request: raw["request"], frame }
         : null;
+    }
     default:
       return null;
   }
@@ -119,7 +219,7 @@ const PAGE_OF: Record<MessageKind, string | null> = {
   "approval-answer": "popup.html",
   "options-get": "options.html",
   "policy-set": "options.html",
-  "content-ready": null,
+  snapshot: null,
 };
 
 /** The minimal view of `chrome.runtime.MessageSender` the check needs. */

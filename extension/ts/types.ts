@@ -142,3 +142,25 @@ export interface StartupTiming {
   /** Milliseconds from the service worker's start to the executor loaded from storage. */
   readyMs: number;
 }
+
+/** The result of `bridleTest.resolveTarget` (extension/src/page.rs, `TargetReport`). */
+export type TargetReport =
+  | { ok: true; role: string; name: string; handle: { frame: number; node: number }; hit: boolean | null }
+  | { ok: false; code: string; message: string; help: string; candidates: string[] };
+
+/** One element of `bridleTest.describePage` (`page::describe`). */
+export interface DescribedElement {
+  handle: { frame: number; node: number };
+  role: string | null;
+  name: string;
+  in_tree: boolean;
+}
+
+/** Test hooks on the service worker's global scope (`self.bridleTest`), apart from the stable
+ * `self.bridle`: they read pages and resolve targets, and decide and run nothing. */
+export interface BridleTestApi {
+  /** The top frame's snapshot of tab `tabId` from its content script, as JSON. */
+  snapshotTab(tabId: number): Promise<string>;
+  resolveTarget(snapshot: string, target: string, purpose: "act" | "observe"): Promise<TargetReport>;
+  describePage(snapshot: string): Promise<DescribedElement[]>;
+}
