@@ -241,7 +241,14 @@ fn decide_at(ctx: &Context<'_>, step: &Step, facts: &Facts, url: Option<&str>) -
     };
     let mut risk = step.risk;
     let Some(url) = url else {
-        decide_token(ctx, step, facts, None, None, risk, &mut chain);
+        let at = At {
+            step,
+            facts,
+            url: None,
+            origin: None,
+            risk,
+        };
+        decide_token(ctx, at, &mut chain);
         decide_off_page(ctx, step, facts, &mut chain);
         return Decision {
             outcome: chain.outcome(),
@@ -353,15 +360,14 @@ fn decide_at(ctx: &Context<'_>, step: &Step, facts: &Facts, url: Option<&str>) -
     }
 
     // ---- the token: some grant must cover the step ----
-    decide_token(
-        ctx,
+    let at = At {
         step,
         facts,
-        Some(url),
-        origin.as_deref(),
+        url: Some(url),
+        origin: origin.as_deref(),
         risk,
-        &mut chain,
-    );
+    };
+    decide_token(ctx, at, &mut chain);
 
     // ---- the local policy ----
     decide_policy(ctx, step, facts, url, risk, &mut chain);
@@ -380,15 +386,21 @@ fn origin_of(url: &str) -> Option<String> {
         .map(|o| o.to_string())
 }
 
-fn decide_token(
-    ctx: &Context<'_>,
-    step: &Step,
-    facts: &Facts,
-    url: Option<&str>,
-    origin: Option<&str>,
+/// The step as the token part sees it: where it acts and how risky it is there.
+#[derive(Clone, Copy)]
+struct At<'s> {
+    step: &'s Step,
+    facts: &'s Facts,
+    /// The URL the step acts on; `None` for steps off the page.
+    url: Option<&'s str>,
+    origin: Option<&'s str>,
     risk: Risk,
-    chain: &mut Chain,
-) {
+}
+
+fn decide_token(ctx: &Context<'_>, at: At<'_>, chain: &mut Chain) {
+    let At {
+        step, url, origin, ..
+    } = at;
     // Steps that neither act nor read a page need no grant: they change nothing.
     if url.is_none() && !step.verb.acts() {
         return;
@@ -397,7 +409,7 @@ fn decide_token(
     // The most permissive grant decides; a grant that covers nothing adds no reason.
     let mut best: Option<Vec<Reason>> = None;
     for (i, grant) in grants.iter().enumerate() {
-        let Some(reasons) = grant_verdict(ctx, step, facts, url, origin, risk, i + 1, grant) else {
+        let Some(reasons) = grant_verdict(ctx, at, i + 1, grant) else {
             continue;
         };
         let outcome = reasons
@@ -427,17 +439,19 @@ fn decide_token(
 
 /// What one grant says about the step, or `None` when its origins, paths or verbs do not
 /// cover it at all.
-#[allow(clippy::too_many_arguments)]
 fn grant_verdict(
     ctx: &Context<'_>,
-    step: &Step,
-    facts: &Facts,
-    url: Option<&str>,
-    origin: Option<&str>,
-    risk: Risk,
+    at: At<'_>,
     number: usize,
     grant: &Grant,
 ) -> Option<Vec<Reason>> {
+    let At {
+        step,
+        facts,
+        url,
+        origin,
+        risk,
+    } = at;
     let verb = step.verb;
     // Origins and paths bound steps on pages; a job runs off the page, where only the job
     // keys of a grant apply.
