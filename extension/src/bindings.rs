@@ -6,6 +6,7 @@
 //! `takeAuditLines`), and reloads it from storage when a save fails.
 
 use crate::instance::{Instance, Now, Stored};
+use crate::session::{Input, Session, Todo};
 use bridle_executor::ed25519_dalek::SigningKey;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -27,6 +28,8 @@ fn now(ms: f64) -> Result<Now, JsError> {
 #[derive(Debug)]
 pub struct Executor {
     inner: Instance,
+    /// The run in progress, if any (one at a time; kept in memory only).
+    session: Option<Session>,
 }
 
 #[wasm_bindgen]
@@ -42,7 +45,10 @@ impl Executor {
             SigningKey::generate(&mut rand_core::OsRng)
         })
         .map_err(|e| JsError::new(&e.to_string()))?;
-        Ok(Executor { inner })
+        Ok(Executor {
+            inner,
+            session: None,
+        })
     }
 
     #[wasm_bindgen(js_name = instanceId)]
@@ -100,6 +106,54 @@ impl Executor {
     pub fn run(&mut self, script: &str, token: &str, now_ms: f64) -> Result<JsValue, JsError> {
         let now = now(now_ms)?;
         to_js(&self.inner.run(script, token, &now))
+    }
+
+    /// Starts executing a run: checks the script, verifies the token (using it up) and
+    /// returns the first thing to do (`{todo: …}`, see `session::Todo`). A refused run is
+    /// `{todo: "done", result}` at once. Save `replayState()` and `takeAuditLines()` after
+    /// this and every `stepRun`.
+    #[wasm_bindgen(js_name = startRun)]
+    pub fn start_run(
+        &mut self,
+        script: &str,
+        token: &str,
+        now_ms: f64,
+    ) -> Result<JsValue, JsError> {
+        if self.session.is_some() {
+            return Err(JsError::new("a run is already in progress"));
+        }
+        let now = now(now_ms)?;
+        let todo = match self.inner.start_run(script, token, &now) {
+            Ok((session, todo)) => {
+                self.session = Some(session);
+                todo
+            }
+            Err(result) => Todo::Done { result },
+        };
+        self.finish_if_done(&todo);
+        to_js(&todo)
+    }
+
+    /// Answers the last `todo` with `input` (`{input: "snapshot", snapshot} | {input: "blank"}
+    /// | {input: "acted", result} | {input: "approval", choice} | {input: "waited", ok}`) and
+    /// returns the next one.
+    #[wasm_bindgen(js_name = stepRun)]
+    pub fn step_run(&mut self, input: JsValue, now_ms: f64) -> Result<JsValue, JsError> {
+        let now = now(now_ms)?;
+        let input: Input = serde_wasm_bindgen::from_value(input)
+            .map_err(|e| JsError::new(&format!("the run's input has an unexpected shape: {e}")))?;
+        let Some(session) = self.session.as_mut() else {
+            return Err(JsError::new("no run is in progress"));
+        };
+        let todo = self.inner.step_run(session, input, &now);
+        self.finish_if_done(&todo);
+        to_js(&todo)
+    }
+
+    fn finish_if_done(&mut self, todo: &Todo) {
+        if matches!(todo, Todo::Done { .. }) {
+            self.session = None;
+        }
     }
 
     #[wasm_bindgen(js_name = replayState)]

@@ -9,6 +9,7 @@
 pub mod instance;
 pub mod page;
 pub mod report;
+pub mod session;
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;

@@ -4,18 +4,19 @@
 //!
 //! `run`'s result keeps the engine's result shape (`outcome`, `value`, `error`, `steps`,
 //! `warnings`, `steps_done`; see `bridle_executor::engine::RunResult`) and adds `script`,
-//! `token`, `goal` and `plan`. Until the content script can act, no step is executed: the
-//! outcome is `not-executed` (or `refused` when the script or token is refused), `steps` is
-//! empty and `steps_done` is 0.
+//! `token`, `goal` and `plan`. An executed run (`crate::session`) has the engine's outcome;
+//! [`crate::Instance::run`] only previews the plan (`not-executed`), and a refused script or
+//! token is `refused`.
 
 use bridle_dsl::diag::LineIndex;
 use bridle_dsl::{CheckOptions, Checked};
-use bridle_executor::audit::{AppendError, Completion};
+use bridle_executor::audit::Completion;
 use bridle_executor::engine::StepRecord;
 use bridle_executor::policy::PolicyError;
 use bridle_executor::preview::{plan, verify_token, PlannedStep, TokenReport};
 use bridle_executor::replay::ReplayStore;
 use bridle_executor::time::OffsetDateTime;
+use bridle_executor::token::VerifiedToken;
 use bridle_executor::Policy;
 use serde::Serialize;
 
@@ -25,7 +26,7 @@ pub const SCRIPT_FILE_NAME: &str = "script.bridle";
 
 /// The error code and message of every run this version cannot execute.
 pub const NOT_EXECUTED_CODE: &str = "not-executed";
-pub const NOT_EXECUTED_MESSAGE: &str = "not executed: the content-script actuator is not built yet";
+pub const NOT_EXECUTED_MESSAGE: &str = "not executed: the plan was only previewed";
 
 /// `setPolicy`'s answer: accepted, or every problem found with its line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,7 +80,7 @@ pub fn policy_errors(errors: &[PolicyError], src: &str) -> PolicyReport {
 
 /// The policy was valid, but its change could not be written to the audit log, so it was
 /// not made.
-pub fn policy_not_recorded(error: &AppendError) -> PolicyReport {
+pub fn policy_not_recorded(error: &dyn std::fmt::Display) -> PolicyReport {
     PolicyReport {
         ok: false,
         message: format!("the policy was not changed: the audit log refused the change: {error}"),
@@ -152,11 +153,28 @@ pub struct ErrorReport {
 #[serde(rename_all = "kebab-case")]
 pub enum RunOutcome {
     /// The script and token were accepted and every step decided, but no step was executed:
-    /// this version has no actuator.
+    /// the plan was only previewed (`Instance::run`).
     NotExecuted,
     /// The script does not check, the token does not verify, or the run could not be written
     /// to the audit log.
     Refused,
+    /// The run was executed: the engine's outcomes (`bridle_executor::engine::RunOutcome`).
+    Completed,
+    Failed,
+    Denied,
+    Cancelled,
+}
+
+impl From<bridle_executor::engine::RunOutcome> for RunOutcome {
+    fn from(outcome: bridle_executor::engine::RunOutcome) -> Self {
+        use bridle_executor::engine::RunOutcome as Engine;
+        match outcome {
+            Engine::Completed => RunOutcome::Completed,
+            Engine::Failed => RunOutcome::Failed,
+            Engine::Denied => RunOutcome::Denied,
+            Engine::Cancelled => RunOutcome::Cancelled,
+        }
+    }
 }
 
 /// The result of `run`. See the module documentation for how it relates to the engine's.
@@ -184,6 +202,8 @@ pub struct Preview {
     result: RunResult,
     /// The verified token's id, for the audit log's run-start.
     pub jti: Option<String>,
+    /// The checked script and its verified token, when the run may go ahead.
+    pub accepted: Option<Box<(Checked, VerifiedToken)>>,
 }
 
 impl Preview {
@@ -199,8 +219,26 @@ impl Preview {
         self.result
     }
 
+    /// The result of the run once executed: the preview's script, token and plan with what
+    /// the engine reports.
+    pub fn executed(&self, run: bridle_executor::engine::RunResult) -> RunResult {
+        RunResult {
+            outcome: run.outcome.into(),
+            value: serde_json::to_value(&run.value).unwrap_or_default(),
+            error: run.error.map(|e| ErrorReport {
+                code: e.error.code().to_owned(),
+                message: e.message,
+                help: e.help,
+            }),
+            steps: run.steps,
+            warnings: run.warnings,
+            steps_done: run.steps_done,
+            ..self.result.clone()
+        }
+    }
+
     /// The run could not be written to the audit log: it is refused whatever it was.
-    pub fn into_audit_failed(self, error: &AppendError) -> RunResult {
+    pub fn into_audit_failed(self, error: &dyn std::fmt::Display) -> RunResult {
         RunResult {
             outcome: RunOutcome::Refused,
             error: Some(ErrorReport {
@@ -252,12 +290,17 @@ pub fn preview(
                     steps_done: 0,
                 },
                 jti: None,
+                accepted: None,
             };
         }
     };
 
     let verified = verify_token(token, policy, instance_id, now, script, replay);
     let plan = plan(&checked, &verified, policy);
+    let accepted = verified
+        .as_ref()
+        .ok()
+        .map(|token| Box::new((checked.clone(), token.clone())));
     let (outcome, error, jti) = match &verified {
         Ok(token) => (
             RunOutcome::NotExecuted,
@@ -265,7 +308,7 @@ pub fn preview(
                 code: NOT_EXECUTED_CODE.to_owned(),
                 message: NOT_EXECUTED_MESSAGE.to_owned(),
                 help: Some(
-                    "`plan` lists every step with its decision; steps run once the content script can act"
+                    "`plan` lists every step with its decision; `self.bridle.run` executes runs"
                         .to_owned(),
                 ),
             },
@@ -295,5 +338,6 @@ pub fn preview(
             steps_done: 0,
         },
         jti,
+        accepted,
     }
 }

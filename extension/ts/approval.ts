@@ -1,5 +1,6 @@
 // Approval windows: one extension popup window per `ask`, answered with "Approve once",
-// "Approve for this script" or "Deny". Closing the window denies; so does the timeout.
+// "Approve for this script" or "Deny". Closing the window denies (`closed`); so does the
+// timeout (`timeout`): the engine records which.
 // The request lives only in the service worker's memory: after a restart nothing is pending,
 // and the run that asked ends with a recorded error rather than an answer nobody gave.
 
@@ -8,10 +9,13 @@ import type { ApprovalChoice, ApprovalRequest } from "./types";
 /** How long a request waits for the user before it counts as denied. */
 export const APPROVAL_TIMEOUT_MS = 5 * 60 * 1000;
 
+/** The user's answer, or how the request ended without one. */
+export type ApprovalOutcome = ApprovalChoice | "timeout" | "closed";
+
 interface Pending {
   request: ApprovalRequest;
   windowId: number | null;
-  finish: (choice: ApprovalChoice) => void;
+  finish: (choice: ApprovalOutcome) => void;
 }
 
 const pending = new Map<string, Pending>();
@@ -20,9 +24,9 @@ const pending = new Map<string, Pending>();
 export async function requestApproval(
   request: ApprovalRequest,
   timeoutMs: number = APPROVAL_TIMEOUT_MS,
-): Promise<ApprovalChoice> {
+): Promise<ApprovalOutcome> {
   const id = crypto.randomUUID();
-  return new Promise<ApprovalChoice>((resolve) => {
+  return new Promise<ApprovalOutcome>((resolve) => {
     let done = false;
     const entry: Pending = {
       request,
@@ -36,7 +40,7 @@ export async function requestApproval(
         resolve(choice);
       },
     };
-    const timer = setTimeout(() => entry.finish("deny"), timeoutMs);
+    const timer = setTimeout(() => entry.finish("timeout"), timeoutMs);
     pending.set(id, entry);
     chrome.windows
       .create({
@@ -51,7 +55,7 @@ export async function requestApproval(
         if (done && entry.windowId !== null) void chrome.windows.remove(entry.windowId);
       })
       // No window means nobody can answer: deny.
-      .catch(() => entry.finish("deny"));
+      .catch(() => entry.finish("closed"));
   });
 }
 
@@ -72,7 +76,7 @@ export function answer(id: string, choice: ApprovalChoice): boolean {
 export function watchClosedWindows(): void {
   chrome.windows.onRemoved.addListener((windowId) => {
     for (const entry of pending.values()) {
-      if (entry.windowId === windowId) entry.finish("deny");
+      if (entry.windowId === windowId) entry.finish("closed");
     }
   });
 }

@@ -11,19 +11,19 @@ import {
   CONTENT_PROTOCOL,
   parseMessage,
   senderAllowed,
-  type ContentRequest,
+  type SnapshotRequest,
   type Message,
   type OptionsState,
   type Reply,
   type WireFrame,
 } from "./messages";
+import { drive, type Input, type Todo } from "./run";
 import { readState, restrictToExtension, writeState, type StoredState } from "./storage";
 import {
   BridlePolicyError,
   type BridleApi,
   type BridleTestApi,
   type PolicyReport,
-  type RunResult,
   type StartupTiming,
   type TargetReport,
   type DescribedElement,
@@ -120,10 +120,28 @@ const api: BridleApi = {
       const scriptText = requireText("script", script);
       const tokenText = requireText("token", token);
       const state = await current();
-      const result = state.executor.run(scriptText, tokenText, Date.now()) as RunResult;
-      // The token's use and the run's audit entries are stored before anyone hears of it.
+      const first = state.executor.startRun(scriptText, tokenText, Date.now()) as Todo;
+      // The token's use and the run's audit entries are stored before anything acts.
       await save(state, {});
-      return result;
+      if (first.todo === "done") return first.result;
+      // The run's own tab: the script's pages load there, and it stays open afterwards.
+      // A normal window of its own: a tab opened while an approval popup has the focus can
+      // stay `unloaded`.
+      const win = await chrome.windows.create({ url: "about:blank", type: "normal", focused: true });
+      const tab = win?.tabs?.[0];
+      if (tab?.id === undefined) throw new Error("the run's tab could not be opened");
+      return drive(
+        {
+          step: async (input: Input) => {
+            const todo = state.executor.stepRun(input, Date.now()) as Todo;
+            await save(state, {});
+            return todo;
+          },
+          snapshot: (tabId: number) => snapshotTab(tabId),
+        },
+        tab.id,
+        first,
+      );
     }),
 
   auditLog: () => serial(async () => (await current()).auditLog),
@@ -148,7 +166,7 @@ const pendingSnapshots = new Map<string, { tabId: number; frameId: number; done:
  * browser's sender record, never from the page. Resolves to `{"frames": [frame]}` as JSON.
  */
 async function snapshotTab(tabId: number, frameId = 0): Promise<string> {
-  const request: ContentRequest = { kind: "snapshot-request", protocol: CONTENT_PROTOCOL, request: crypto.randomUUID() };
+  const request: SnapshotRequest = { kind: "snapshot-request", protocol: CONTENT_PROTOCOL, request: crypto.randomUUID() };
   const frame = new Promise<object>((resolve, reject) => {
     const timer = setTimeout(() => {
       pendingSnapshots.delete(request.request);

@@ -3,12 +3,16 @@
 // every check run in Rust in the service worker. The frame's id, origin and URL are not sent:
 // the service worker takes them from what the browser says about the sender.
 //
-// The actuator half (acting on one authorised handle) comes separately.
+// The actuator half performs one authorised primitive on one element handle (`act-request`),
+// after the service worker re-checked the element's fingerprint in a fresh snapshot; it
+// decides nothing either, and reports whether the primitive had its effect.
 
 import {
   CONTENT_PROTOCOL,
   SNAPSHOT_LIMITS as L,
   parseContentRequest,
+  type ActAction,
+  type ActReport,
   type Message,
   type WireFrame,
   type WireKid,
@@ -41,6 +45,8 @@ const INLINE_TAGS = new Set([
 
 /** Element → node id, stable for the element's lifetime; ids are never reused. */
 const ids = new WeakMap<Element, number>();
+/** Node id → element, for the actuator; weak, so a removed element is gone. */
+const elements = new Map<number, WeakRef<Element>>();
 let nextId = 1;
 
 function idOf(el: Element): number {
@@ -49,6 +55,7 @@ function idOf(el: Element): number {
     id = nextId;
     nextId += 1;
     ids.set(el, id);
+    elements.set(id, new WeakRef(el));
   }
   return id;
 }
@@ -232,10 +239,154 @@ export function snapshotFrame(): WireFrame {
   };
 }
 
+/** The element's centre after scrolling it into view, when the topmost element there is it
+ * or inside it; otherwise what covers it. */
+function hitTest(el: Element): { ok: true } | { ok: false; error: string } {
+  el.scrollIntoView({ block: "center", inline: "center" });
+  const r = el.getBoundingClientRect();
+  if (r.width <= 0 || r.height <= 0) return { ok: false, error: "the element has no box" };
+  const found = deepestAt(r.left + r.width / 2, r.top + r.height / 2);
+  for (let n: Node | null = found; n !== null; n = flatParent(n)) {
+    if (n === el) return { ok: true };
+  }
+  const by = found instanceof Element ? found.tagName.toLowerCase() : "nothing";
+  return { ok: false, error: `the element is covered by a \`${by}\` at its click point` };
+}
+
+const done = (effect: boolean): ActReport => ({ ok: true, error: null, effect_observed: effect });
+const failed = (error: string): ActReport => ({ ok: false, error, effect_observed: false });
+
+/** Sets a field's value the way typing does, so framework-controlled inputs see it: the
+ * prototype's native setter (bypassing a framework's own), then `input` and `change`. */
+function setValue(el: HTMLInputElement | HTMLTextAreaElement, value: string): void {
+  const proto = el instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+  const setter = Object.getOwnPropertyDescriptor(proto, "value")?.set;
+  el.focus();
+  if (setter === undefined) el.value = value;
+  else setter.call(el, value);
+  el.dispatchEvent(new Event("input", { bubbles: true }));
+  el.dispatchEvent(new Event("change", { bubbles: true }));
+}
+
+function isField(el: Element): el is HTMLInputElement | HTMLTextAreaElement {
+  return el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement;
+}
+
+function setChecked(el: Element, want: boolean): ActReport {
+  if (!(el instanceof HTMLInputElement)) return failed("the element is not a checkbox or radio button");
+  if (el.checked === want) return done(true);
+  const hit = hitTest(el);
+  if (!hit.ok) return failed(hit.error);
+  el.click();
+  return done(el.checked === want);
+}
+
+function submitForm(el: Element): ActReport {
+  const form = el instanceof HTMLFormElement ? el : el.closest("form") ?? (isField(el) || el instanceof HTMLButtonElement ? el.form : null);
+  if (form === null) return failed("the element is not in a form");
+  let submitted = false;
+  const seen = (): void => {
+    submitted = true;
+  };
+  form.addEventListener("submit", seen, { once: true });
+  const submitter = el instanceof HTMLButtonElement || (el instanceof HTMLInputElement && el.type === "submit") ? el : null;
+  form.requestSubmit(submitter);
+  form.removeEventListener("submit", seen);
+  return done(submitted);
+}
+
+/** Performs one primitive on `el`. */
+function perform(el: Element, action: ActAction): ActReport {
+  switch (action.type) {
+    case "click": {
+      const hit = hitTest(el);
+      if (!hit.ok) return failed(hit.error);
+      if (!(el instanceof HTMLElement)) return failed("the element cannot be clicked");
+      let event: Event | null = null;
+      const listener = (e: Event): void => {
+        event = e;
+      };
+      el.addEventListener("click", listener, { once: true });
+      el.click();
+      el.removeEventListener("click", listener);
+      const seen = event as Event | null;
+      // Dispatched and not cancelled by the page.
+      return done(seen !== null && !seen.defaultPrevented);
+    }
+    case "fill": {
+      if (!isField(el)) return failed("the element is not a text field");
+      if (el.disabled || el.readOnly) return failed("the field is disabled or read-only");
+      const hit = hitTest(el);
+      if (!hit.ok) return failed(hit.error);
+      setValue(el, action.value.text);
+      return done(el.value === action.value.text);
+    }
+    case "clear": {
+      if (!isField(el)) return failed("the element is not a text field");
+      setValue(el, "");
+      return done(el.value === "");
+    }
+    case "select": {
+      if (!(el instanceof HTMLSelectElement)) return failed("the element is not a list box");
+      const option = Array.from(el.options).find((o) => (o.label || o.text).trim() === action.option.trim());
+      if (option === undefined) return failed(`the list has no option \`${action.option}\``);
+      el.focus();
+      el.value = option.value;
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+      el.dispatchEvent(new Event("change", { bubbles: true }));
+      return done(option.selected);
+    }
+    case "check":
+      return setChecked(el, true);
+    case "uncheck":
+      return setChecked(el, false);
+    case "hover":
+      for (const type of ["mouseover", "mouseenter", "mousemove"]) {
+        el.dispatchEvent(new MouseEvent(type, { bubbles: type !== "mouseenter", composed: true, view: window }));
+      }
+      return done(true);
+    case "press": {
+      const target = el instanceof HTMLElement ? el : null;
+      target?.focus();
+      const options = { key: action.key, bubbles: true, cancelable: true, composed: true };
+      const down = el.dispatchEvent(new KeyboardEvent("keydown", options));
+      el.dispatchEvent(new KeyboardEvent("keypress", options));
+      el.dispatchEvent(new KeyboardEvent("keyup", options));
+      if (down && action.key === "Enter" && isField(el) && el.form !== null) {
+        el.form.requestSubmit();
+      }
+      return done(true);
+    }
+    case "scroll-to":
+      el.scrollIntoView({ block: "center", inline: "center" });
+      return done(true);
+    case "submit": {
+      const hit = hitTest(el);
+      if (!hit.ok) return failed(hit.error);
+      return submitForm(el);
+    }
+  }
+}
+
+/** Acts on node `node`, refusing a node that is gone or no longer in the document. */
+function act(node: number, action: ActAction): ActReport {
+  const el = elements.get(node)?.deref();
+  if (el === undefined || !el.isConnected) return failed("the element is no longer on the page");
+  try {
+    return perform(el, action);
+  } catch (error) {
+    return failed(`the action failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 chrome.runtime.onMessage.addListener((raw: unknown, sender, sendResponse) => {
   // Only this extension's service worker asks (never another frame or extension).
   const request = sender.id === chrome.runtime.id && sender.tab === undefined ? parseContentRequest(raw) : null;
   if (request === null) return false;
+  if (request.kind === "act-request") {
+    sendResponse(act(request.node, request.action));
+    return false;
+  }
   const reply: Message = {
     kind: "snapshot",
     protocol: CONTENT_PROTOCOL,

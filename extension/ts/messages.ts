@@ -108,10 +108,43 @@ export interface WireFrame {
 
 /** Service worker → content script (chrome.tabs.sendMessage): send your frame's snapshot as a
  * `snapshot` message answering `request`. */
-export interface ContentRequest {
+export interface SnapshotRequest {
   kind: "snapshot-request";
   protocol: number;
   request: string;
+}
+
+/** The single primitive the engine authorised (`Action` of executor/src/engine/effect.rs, the
+ * element-addressed ones). */
+export type ActAction =
+  | { type: "click" }
+  | { type: "fill"; value: { kind: "text"; text: string } }
+  | { type: "clear" }
+  | { type: "select"; option: string }
+  | { type: "check" }
+  | { type: "uncheck" }
+  | { type: "hover" }
+  | { type: "press"; key: string }
+  | { type: "scroll-to" }
+  | { type: "submit" };
+
+/** Service worker → content script: perform `action` on the element `node` of your frame and
+ * answer (sendResponse) with an {@link ActReport}. The service worker re-checked the element's
+ * fingerprint on a fresh snapshot just before. */
+export interface ActRequest {
+  kind: "act-request";
+  protocol: number;
+  node: number;
+  action: ActAction;
+}
+
+export type ContentRequest = SnapshotRequest | ActRequest;
+
+/** The content script's report after acting (`ActResult` in effect.rs). */
+export interface ActReport {
+  ok: boolean;
+  error: string | null;
+  effect_observed: boolean;
 }
 
 function isPair(value: unknown): value is [number, number] {
@@ -140,8 +173,60 @@ function isWireFrame(value: unknown): value is WireFrame {
   );
 }
 
+function isActAction(value: unknown): value is ActAction {
+  if (!isRecord(value)) return false;
+  switch (value["type"]) {
+    case "click":
+    case "clear":
+    case "check":
+    case "uncheck":
+    case "hover":
+    case "scroll-to":
+    case "submit":
+      return hasExactKeys(value, ["type"]);
+    case "fill": {
+      const v = value["value"];
+      return (
+        hasExactKeys(value, ["type", "value"]) &&
+        isRecord(v) &&
+        hasExactKeys(v, ["kind", "text"]) &&
+        v["kind"] === "text" &&
+        isText(v["text"], MAX_TEXT_CHARS)
+      );
+    }
+    case "select":
+      return hasExactKeys(value, ["type", "option"]) && isText(value["option"], MAX_TEXT_CHARS);
+    case "press":
+      return hasExactKeys(value, ["type", "key"]) && isText(value["key"], 64);
+    default:
+      return false;
+  }
+}
+
+/** The report, when `raw` is exactly an {@link ActReport}; otherwise null. */
+export function parseActReport(raw: unknown): ActReport | null {
+  if (!isRecord(raw) || !hasExactKeys(raw, ["ok", "error", "effect_observed"])) return null;
+  const error = raw["error"];
+  return typeof raw["ok"] === "boolean" &&
+    typeof raw["effect_observed"] === "boolean" &&
+    (error === null || isText(error, 4096))
+    ? { ok: raw["ok"], error, effect_observed: raw["effect_observed"] }
+    : null;
+}
+
 /** The request, when `raw` is exactly a {@link ContentRequest}; otherwise null. */
 export function parseContentRequest(raw: unknown): ContentRequest | null {
+  if (
+    isRecord(raw) &&
+    hasExactKeys(raw, ["kind", "protocol", "node", "action"]) &&
+    raw["kind"] === "act-request" &&
+    raw["protocol"] === CONTENT_PROTOCOL &&
+    typeof raw["node"] === "number" &&
+    Number.isInteger(raw["node"]) &&
+    isActAction(raw["action"])
+  ) {
+    return { kind: "act-request", protocol: CONTENT_PROTOCOL, node: raw["node"], action: raw["action"] };
+  }
   return isRecord(raw) &&
     hasExactKeys(raw, ["kind", "protocol", "request"]) &&
     raw["kind"] === "snapshot-request" &&

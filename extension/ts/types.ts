@@ -54,24 +54,36 @@ export interface ErrorReport {
 }
 
 /**
- * `not-executed`: accepted and decided, but this version executes no step (the content-script
- * actuator is not built yet). `refused`: the script, the token or the audit write failed.
- * The engine's outcomes (`completed`, `failed`, `denied`, `cancelled`) join once steps run.
+ * `refused`: the script, the token or the audit write failed, and nothing ran. Otherwise the
+ * engine's outcomes: `completed`, `failed`, `denied`, `cancelled`. (`not-executed` is the
+ * plan-only result of `Executor.run`, which `self.bridle.run` no longer uses.)
  */
-export type RunOutcome = "not-executed" | "refused";
+export type RunOutcome = "not-executed" | "refused" | "completed" | "failed" | "denied" | "cancelled";
+
+/** One step execution (`StepRecord` of executor/src/engine/effect.rs). */
+export interface StepRecord {
+  index: number;
+  line: number;
+  verb: string;
+  decision: "allow" | "ask" | "deny" | "confirm" | "handoff" | null;
+  reasons: string[];
+  approval: "once" | "script" | "remembered" | "deny" | "timeout" | "closed" | null;
+  ok: boolean;
+  error: string | null;
+}
 
 /** What `self.bridle.run()` resolves to. */
 export interface RunResult {
   outcome: RunOutcome;
-  /** What `return` gave; null while no step runs. */
+  /** What `return` gave, as plain JSON; null without a `return`. */
   value: unknown;
   error: ErrorReport | null;
   script: ScriptReport;
   token: TokenReport;
   goal: string | null;
   plan: PlannedStep[];
-  /** Every executed step; empty while no step runs. */
-  steps: unknown[];
+  /** Every step execution, in order. */
+  steps: StepRecord[];
   warnings: string[];
   steps_done: number;
 }

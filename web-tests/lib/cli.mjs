@@ -39,7 +39,8 @@ export function newKeyPair() {
 
 /** `bridle token mint …`: a token for `instance`, bound to the script file. */
 export function mintToken({ planner, iss, instance, scriptFile, origins, verbs }) {
-  const args = ["token", "mint", "--key", planner.secret_key, "--iss", iss, "--aud", instance];
+  // `--key=…`: a base64url key may begin with `-`, which would read as an option.
+  const args = ["token", "mint", `--key=${planner.secret_key}`, "--iss", iss, "--aud", instance];
   args.push("--script", scriptFile);
   for (const origin of origins) args.push("--origin", origin);
   for (const verb of verbs) args.push("--verb", verb);

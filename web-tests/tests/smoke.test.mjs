@@ -22,7 +22,6 @@ const SCRIPT = [
   'goal "Find a cable"',
   'origins "https://shop.example"',
   "",
-  'navigate "https://shop.example/search"',
   'click button "Search"',
   'click button "Buy now"',
   "",
@@ -118,32 +117,32 @@ describe("the extension in Chromium", { timeout: 240_000 }, () => {
     assert.equal(await worker.evaluate((t) => self.bridle.setPolicy(t), toml), undefined);
   });
 
-  test("run() decides every step exactly as `bridle authorize` does, and executes none", async () => {
+  test("run() decides the plan exactly as `bridle authorize` does, then executes in its own tab", async () => {
     token = mintToken({
       planner,
       iss: PLANNER_NAME,
       instance,
       scriptFile,
       origins: ["https://shop.example"],
-      verbs: ["navigate", "click"],
+      verbs: ["click"],
     });
     const result = await worker.evaluate(([s, t]) => self.bridle.run(s, t), [SCRIPT, token]);
-    assert.equal(result.outcome, "not-executed");
-    assert.deepEqual(result.error, {
-      code: "not-executed",
-      message: "not executed: the content-script actuator is not built yet",
-      help: "`plan` lists every step with its decision; steps run once the content script can act",
-    });
+    // The script never navigates: its run tab stays blank, so the first target is not found
+    // (tests/run.test.mjs runs scripts on a real page).
+    assert.equal(result.outcome, "failed");
+    assert.equal(result.error.code, "not-found");
     assert.deepEqual(result.token, { valid: true, error: null, code: null });
     assert.equal(result.goal, "Find a cable");
-    assert.deepEqual(result.steps, []);
+    assert.deepEqual(
+      result.steps.map((s) => [s.index, s.verb, s.ok, s.error]),
+      [[1, "click", false, "not-found"]],
+    );
     assert.equal(result.steps_done, 0);
     assert.deepEqual(
       result.plan.map((s) => [s.index, s.verb, s.risk, s.decision]),
       [
-        [1, "navigate", "medium", "allow"],
-        [2, "click", "medium", "allow"],
-        [3, "click", "high", "ask"],
+        [1, "click", "medium", "allow"],
+        [2, "click", "high", "ask"],
       ],
     );
     // The same decisions, reasons included, as the native PEP (a fresh replay store there).
@@ -167,10 +166,11 @@ describe("the extension in Chromium", { timeout: 240_000 }, () => {
     // A fresh token still runs: the policy trusting the planner survived too (the default
     // policy trusts no planner).
     const fresh = mintToken({
-      planner, iss: PLANNER_NAME, instance, scriptFile, origins: ["https://shop.example"], verbs: ["navigate", "click"],
+      planner, iss: PLANNER_NAME, instance, scriptFile, origins: ["https://shop.example"], verbs: ["click"],
     });
     const again = await worker.evaluate(([s, t]) => self.bridle.run(s, t), [SCRIPT, fresh]);
-    assert.equal(again.outcome, "not-executed");
+    assert.equal(again.outcome, "failed");
+    assert.equal(again.token.valid, true);
   });
 
   test("run() refuses a script that does not check, with JSON diagnostics", async () => {
@@ -190,9 +190,9 @@ describe("the extension in Chromium", { timeout: 240_000 }, () => {
     assert.deepEqual(kinds, [
       "log-start",
       "note", // the policy set
-      "run-start", "run-end", // not executed
+      "run-start", "run-end", // executed: the first target not found
       "run-start", "run-end", // replayed
-      "run-start", "run-end", // not executed, fresh token
+      "run-start", "run-end", // fresh token: not found again
       "run-start", "run-end", // script invalid
     ]);
     const file = join(dir, "audit.jsonl");

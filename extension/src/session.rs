@@ -1,0 +1,603 @@
+//! A run in progress: the engine's [`Machine`] driven from the service worker. Decisions and
+//! audit writes are answered here, in Rust; the page work (snapshots, the content script's
+//! primitive, navigation, the approval window, waiting) is handed to JavaScript as a
+//! [`Todo`], and JavaScript's answer comes back as an [`Input`]. Targets are resolved and
+//! re-checked here on the snapshots JavaScript takes; JavaScript never decides.
+//!
+//! The machine's state lives in memory only: a run does not survive a service-worker restart
+//! yet (the engine's `MachineState` would allow it; storing it is not done).
+
+use crate::instance::{Instance, Now};
+use crate::report::{self, Preview, RunResult};
+use bridle_dsl::{Checked, Verb};
+use bridle_executor::audit::ContentHash;
+use bridle_executor::decide::{decide, Context};
+use bridle_executor::engine::{
+    read_step, ActResult, Action, ApprovalChoice, ApprovalRequest, AuditCursor, AuditSink,
+    ChainSink, Clock, Effect, ElementState, HandoffChoice, JobResult, Machine, Query, Response,
+    RunInputs, Value, WaitFor,
+};
+use bridle_executor::page::{self, Handle, Purpose, ResolveError, Snapshot};
+use bridle_executor::time::OffsetDateTime;
+use bridle_executor::token::VerifiedToken;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What JavaScript must do next for the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "todo", rename_all = "kebab-case")]
+pub enum Todo {
+    /// Take a fresh snapshot of the run's tab and answer [`Input::Snapshot`] (or
+    /// [`Input::Blank`] when the tab shows no page the content script runs in).
+    Snapshot { effect: Box<Effect> },
+    /// Send this primitive to the content script of the run's tab → [`Input::Acted`].
+    Act { handle: Handle, action: Action },
+    /// Navigate the run's tab (`navigate`, `back`, `forward`, `reload`) and wait for the load
+    /// → [`Input::Acted`].
+    Navigate { action: Action },
+    /// Open the approval window → [`Input::Approval`].
+    Approve { request: Box<ApprovalRequest> },
+    /// Wait (`pause` or `idle`), at most `timeout_ms` → [`Input::Waited`].
+    Wait { what: Box<WaitFor>, timeout_ms: u64 },
+    /// A wait's condition did not hold on the last snapshot: wait for the page to change,
+    /// snapshot again, or answer [`Input::Waited`] `false` once `timeout_ms` (counted from the
+    /// first `wait-snapshot`) is over.
+    WaitSnapshot { timeout_ms: u64 },
+    /// The run is over.
+    Done { result: Box<RunResult> },
+}
+
+/// JavaScript's answer to a [`Todo`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "input", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Input {
+    /// `{"frames": [...]}` as `snapshotTab` returns it.
+    Snapshot {
+        snapshot: String,
+    },
+    /// The tab shows `about:blank` (before the first `navigate`).
+    Blank,
+    /// No content script answers in the tab (an error page, a page that is not http(s)).
+    Unreadable,
+    Acted {
+        result: ActResult,
+    },
+    Approval {
+        choice: ApprovalChoice,
+    },
+    Waited {
+        ok: bool,
+    },
+}
+
+/// One run in progress.
+#[derive(Debug)]
+pub struct Session {
+    checked: Checked,
+    token: VerifiedToken,
+    machine: Machine,
+    cursor: AuditCursor,
+    preview: Preview,
+    /// The element each step's target resolved to, for the re-check before acting.
+    handles: BTreeMap<usize, Handle>,
+    pending: Effect,
+}
+
+/// Why a page cannot be read or acted on when no content script answers.
+const UNREADABLE: &str =
+    "the tab shows no page the extension can read (not an http(s) page, or the page failed to load)";
+
+struct Fixed(OffsetDateTime);
+
+impl Clock for Fixed {
+    fn now(&self) -> OffsetDateTime {
+        self.0
+    }
+}
+
+impl Instance {
+    /// Checks the script, verifies the token (using it up) and starts the run. `Err` is a
+    /// refused run's result (written to the audit log as before).
+    pub fn start_run(
+        &mut self,
+        script: &str,
+        token: &str,
+        now: &Now,
+    ) -> Result<(Session, Todo), Box<RunResult>> {
+        let policy = self.policy().clone();
+        let instance_id = self.instance_id().to_owned();
+        let mut preview = report::preview(
+            script.as_bytes(),
+            token,
+            &policy,
+            &instance_id,
+            now.datetime(),
+            self.replay_mut(),
+        );
+        self.replay_mut().purge_expired(now.datetime());
+        let Some(accepted) = preview.accepted.take() else {
+            return Err(Box::new(self.run_refused(script, preview, now)));
+        };
+        let (checked, verified) = *accepted;
+        let inputs = RunInputs {
+            script_hash: ContentHash::of(script.as_bytes()).to_string(),
+            jti: Some(verified.jti().to_owned()),
+            ..RunInputs::default()
+        };
+        let machine = match Machine::new(&checked, inputs) {
+            Ok(m) => m,
+            Err(e) => {
+                let result = preview.executed(bridle_executor::engine::RunResult {
+                    outcome: bridle_executor::engine::RunOutcome::Failed,
+                    value: Value::Null,
+                    error: Some(e.into()),
+                    steps: Vec::new(),
+                    warnings: Vec::new(),
+                    steps_done: 0,
+                });
+                return Err(Box::new(result));
+            }
+        };
+        let mut session = Session {
+            checked,
+            token: verified,
+            machine,
+            cursor: AuditCursor::default(),
+            preview,
+            handles: BTreeMap::new(),
+            pending: Effect::Note {
+                step: 0,
+                text: String::new(),
+            },
+        };
+        session.pending = session.machine.step(None);
+        let todo = self.advance(&mut session, None, now);
+        Ok((session, todo))
+    }
+
+    /// Feeds JavaScript's answer to the pending [`Todo`] and runs on to the next one.
+    pub fn step_run(&mut self, session: &mut Session, input: Input, now: &Now) -> Todo {
+        self.advance(session, Some(input), now)
+    }
+
+    fn advance(&mut self, s: &mut Session, mut input: Option<Input>, now: &Now) -> Todo {
+        loop {
+            let response = match self.answer(s, input.take(), now) {
+                Ok(response) => response,
+                Err(todo) => return todo,
+            };
+            s.pending = s.machine.step(Some(response));
+        }
+    }
+
+    /// The response to the pending effect, or what JavaScript must do first.
+    fn answer(
+        &mut self,
+        s: &mut Session,
+        input: Option<Input>,
+        now: &Now,
+    ) -> Result<Response, Todo> {
+        let effect = s.pending.clone();
+        let snapshot_todo = || Todo::Snapshot {
+            effect: Box::new(effect.clone()),
+        };
+        match (&effect, input) {
+            (Effect::Done(result), _) => Err(Todo::Done {
+                result: Box::new(s.preview.executed((**result).clone())),
+            }),
+            (Effect::Decide { step, facts, read }, _) => {
+                let ctx = Context::new(&s.checked, &s.token, self.policy());
+                let decision = match s.machine.steps().get(step.wrapping_sub(1)) {
+                    Some(info) if *read => decide(&ctx, &read_step(info), facts),
+                    Some(info) => decide(&ctx, info, facts),
+                    None => return Ok(bad_step(*step)),
+                };
+                Ok(Response::Decision { decision })
+            }
+            (Effect::AuditWrite { event }, _) => {
+                let clock = Fixed(now.datetime());
+                let key = self.key().clone();
+                let mut sink = ChainSink {
+                    writer: &mut self.audit,
+                    signer: &key,
+                    clock: &clock,
+                    cursor: &mut s.cursor,
+                };
+                Ok(match sink.write(event) {
+                    Ok(()) => Response::AuditWritten,
+                    Err(message) => Response::AuditFailed { message },
+                })
+            }
+            // Not supported by the extension yet: the page's amount reader, handoffs and
+            // the native host. Each answers as "none", which the engine handles safely.
+            (Effect::ReadAmount { .. }, _) => Ok(Response::Amount { amount: None }),
+            (Effect::Note { .. }, _) => Ok(Response::Noted),
+            (Effect::Handoff { .. }, _) => Ok(Response::Handoff {
+                choice: HandoffChoice::Abort,
+            }),
+            (Effect::Job { .. }, _) => Ok(Response::JobDone {
+                result: JobResult {
+                    ok: false,
+                    output: String::new(),
+                    error: Some("no native host is connected".to_owned()),
+                },
+            }),
+            (Effect::Approve { request, .. }, None) => Err(Todo::Approve {
+                request: request.clone(),
+            }),
+            (Effect::Approve { .. }, Some(Input::Approval { choice })) => {
+                Ok(Response::Approval { choice })
+            }
+            (Effect::Resolve { .. } | Effect::Observe { .. }, None) => Err(snapshot_todo()),
+            (
+                Effect::Observe {
+                    query: Query::Url, ..
+                },
+                Some(Input::Blank),
+            ) => Ok(Response::Value {
+                value: Value::Text("about:blank".to_owned()),
+            }),
+            (Effect::Resolve { .. }, Some(Input::Blank)) => Ok(Response::NotFound {
+                candidates: vec!["the tab shows no page yet".to_owned()],
+            }),
+            (Effect::Resolve { step, target }, Some(Input::Snapshot { snapshot })) => {
+                let snap = match Snapshot::from_json(&snapshot) {
+                    Ok(snap) => snap,
+                    Err(e) => {
+                        return Ok(Response::NotFound {
+                            candidates: vec![format!("{}: {e}", e.code())],
+                        })
+                    }
+                };
+                let purpose = match s.machine.steps().get(step.wrapping_sub(1)) {
+                    Some(info) if acts_on_element(info.verb) => Purpose::Act,
+                    _ => Purpose::Observe,
+                };
+                Ok(match page::resolve(&snap, target, purpose) {
+                    Ok(found) => {
+                        s.handles.insert(*step, found.handle);
+                        Response::Resolved {
+                            element: found.facts,
+                        }
+                    }
+                    Err(e) => resolve_failure(&e),
+                })
+            }
+            (Effect::Observe { .. }, Some(Input::Blank | Input::Unreadable)) => {
+                Ok(Response::Failed {
+                    message: UNREADABLE.to_owned(),
+                })
+            }
+            (Effect::Act { .. }, Some(Input::Blank | Input::Unreadable)) => {
+                Ok(refused(UNREADABLE.to_owned()))
+            }
+            (Effect::Resolve { .. }, Some(Input::Unreadable)) => Ok(Response::NotFound {
+                candidates: vec![UNREADABLE.to_owned()],
+            }),
+            (Effect::Observe { query, .. }, Some(Input::Snapshot { snapshot })) => {
+                Ok(match Snapshot::from_json(&snapshot) {
+                    Ok(snap) => match observe(&snap, query) {
+                        Ok(value) => Response::Value { value },
+                        Err(message) => Response::Failed { message },
+                    },
+                    Err(e) => Response::Failed {
+                        message: e.to_string(),
+                    },
+                })
+            }
+            (
+                Effect::Act {
+                    target: None,
+                    action,
+                    ..
+                },
+                None,
+            ) => match action {
+                Action::Navigate { .. } | Action::Back | Action::Forward | Action::Reload => {
+                    Err(Todo::Navigate {
+                        action: action.clone(),
+                    })
+                }
+                _ => Ok(refused(format!(
+                    "`{}` is not supported by the extension yet",
+                    action_name(action)
+                ))),
+            },
+            (
+                Effect::Act {
+                    target: Some(_), ..
+                },
+                None,
+            ) => Err(snapshot_todo()),
+            (
+                Effect::Act {
+                    step,
+                    action,
+                    target: Some(_),
+                    expect_fingerprint,
+                },
+                Some(Input::Snapshot { snapshot }),
+            ) => {
+                if let Action::Fill {
+                    value: bridle_executor::engine::FillValue::Secret { .. },
+                } = action
+                {
+                    return Ok(refused(
+                        "secrets cannot be filled: there is no local vault yet".to_owned(),
+                    ));
+                }
+                let (Some(handle), Some(expected)) = (s.handles.get(step), expect_fingerprint)
+                else {
+                    return Ok(refused(
+                        "the element to act on was not resolved in this step".to_owned(),
+                    ));
+                };
+                let snap = match Snapshot::from_json(&snapshot) {
+                    Ok(snap) => snap,
+                    Err(e) => return Ok(refused(e.to_string())),
+                };
+                match page::recheck(&snap, *handle, expected, Purpose::Act) {
+                    Ok(_) => Err(Todo::Act {
+                        handle: *handle,
+                        action: action.clone(),
+                    }),
+                    Err(e) => Ok(refused(format!("{}: {e}", e.code()))),
+                }
+            }
+            (Effect::Act { .. }, Some(Input::Acted { result })) => Ok(Response::Acted { result }),
+            (
+                Effect::Wait {
+                    what, timeout_ms, ..
+                },
+                None,
+            ) => match what {
+                WaitFor::Element { .. } | WaitFor::Url { .. } => Err(snapshot_todo()),
+                WaitFor::Idle | WaitFor::Pause => Err(Todo::Wait {
+                    what: Box::new(what.clone()),
+                    timeout_ms: *timeout_ms,
+                }),
+            },
+            (
+                Effect::Wait {
+                    what, timeout_ms, ..
+                },
+                Some(Input::Snapshot { snapshot }),
+            ) => {
+                let met = Snapshot::from_json(&snapshot)
+                    .map(|snap| wait_met(&snap, what))
+                    .unwrap_or(false);
+                if met {
+                    Ok(Response::Waited { ok: true })
+                } else {
+                    Err(Todo::WaitSnapshot {
+                        timeout_ms: *timeout_ms,
+                    })
+                }
+            }
+            (Effect::Wait { .. }, Some(Input::Blank | Input::Unreadable)) => {
+                Err(Todo::WaitSnapshot {
+                    timeout_ms: match &effect {
+                        Effect::Wait { timeout_ms, .. } => *timeout_ms,
+                        _ => 0,
+                    },
+                })
+            }
+            (Effect::Wait { .. }, Some(Input::Waited { ok })) => Ok(Response::Waited { ok }),
+            // An answer that does not fit the pending effect: the engine ends the run with
+            // `bad-response` when given nothing.
+            (_, Some(_)) => Err(Todo::Done {
+                result: Box::new(self.end_bad(s, now)),
+            }),
+        }
+    }
+
+    /// The machine is fed no response, which it refuses as a bad response and ends the run.
+    fn end_bad(&mut self, s: &mut Session, now: &Now) -> RunResult {
+        let mut effect = s.machine.step(None);
+        // The machine writes its run-end audit event, then is done.
+        for _ in 0..8 {
+            match &effect {
+                Effect::Done(result) => return s.preview.executed((**result).clone()),
+                Effect::AuditWrite { event } => {
+                    let clock = Fixed(now.datetime());
+                    let key = self.key().clone();
+                    let mut sink = ChainSink {
+                        writer: &mut self.audit,
+                        signer: &key,
+                        clock: &clock,
+                        cursor: &mut s.cursor,
+                    };
+                    let response = match sink.write(event) {
+                        Ok(()) => Response::AuditWritten,
+                        Err(message) => Response::AuditFailed { message },
+                    };
+                    effect = s.machine.step(Some(response));
+                }
+                _ => effect = s.machine.cancel(),
+            }
+        }
+        s.preview.executed(bridle_executor::engine::RunResult {
+            outcome: bridle_executor::engine::RunOutcome::Failed,
+            value: Value::Null,
+            error: None,
+            steps: Vec::new(),
+            warnings: vec!["the run did not end cleanly".to_owned()],
+            steps_done: 0,
+        })
+    }
+
+    /// A run refused before it started: recorded in the audit log as before.
+    fn run_refused(&mut self, script: &str, preview: Preview, now: &Now) -> RunResult {
+        self.record_preview(script, preview, now)
+    }
+}
+
+fn bad_step(step: usize) -> Response {
+    use bridle_executor::decision::{Decision, Outcome, Reason, Source};
+    Response::Decision {
+        decision: Decision {
+            outcome: Outcome::Deny,
+            risk: bridle_dsl::Risk::High,
+            reasons: vec![Reason::new(
+                Source::Script,
+                Outcome::Deny,
+                format!("step {step} is not in the script"),
+            )],
+        },
+    }
+}
+
+fn refused(error: String) -> Response {
+    Response::Acted {
+        result: ActResult {
+            ok: false,
+            error: Some(error),
+            effect_observed: false,
+        },
+    }
+}
+
+fn action_name(action: &Action) -> String {
+    serde_json::to_value(action)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Steps whose target is acted on (and so must be visible, enabled and uncovered).
+fn acts_on_element(verb: Verb) -> bool {
+    matches!(
+        verb,
+        Verb::Click
+            | Verb::Fill
+            | Verb::Clear
+            | Verb::Select
+            | Verb::Check
+            | Verb::Uncheck
+            | Verb::Hover
+            | Verb::Press
+            | Verb::ScrollTo
+            | Verb::Submit
+            | Verb::Upload
+    )
+}
+
+/// The resolver's error as the engine's resolution answer: `ambiguous` as such; every other
+/// failure (none, hidden, covered, disabled …) as `not-found`, whose first candidate line
+/// carries the resolver's code and message.
+fn resolve_failure(e: &ResolveError) -> Response {
+    match e {
+        ResolveError::Ambiguous { .. } => Response::Ambiguous {
+            candidates: e.candidate_lines(),
+        },
+        _ => {
+            let mut candidates = vec![format!("{}: {e}", e.code())];
+            candidates.extend(e.candidate_lines());
+            Response::NotFound { candidates }
+        }
+    }
+}
+
+/// The top frame's URL.
+fn page_url(snap: &Snapshot) -> Option<String> {
+    snap.frames()
+        .find(|f| f.parent.is_none())
+        .map(|f| f.url.clone())
+}
+
+/// The visible text inside a node, whitespace collapsed.
+fn text_of(snap: &Snapshot, handle: Handle) -> String {
+    fn walk(snap: &Snapshot, frame: u64, id: u32, out: &mut String, depth: usize) {
+        let Some(node) = snap.node(Handle { frame, node: id }) else {
+            return;
+        };
+        if node.hidden || depth > 256 {
+            return;
+        }
+        for kid in node.kids.items() {
+            match kid {
+                page::Child::Text(t) => {
+                    out.push_str(t);
+                    out.push(' ');
+                }
+                page::Child::Node(k) => walk(snap, frame, *k, out, depth + 1),
+            }
+        }
+    }
+    let mut out = String::new();
+    walk(snap, handle.frame, handle.node, &mut out, 0);
+    page::normalize(&out)
+}
+
+fn observe(snap: &Snapshot, query: &Query) -> Result<Value, String> {
+    let element = |target, fingerprint: &str| -> Result<Handle, String> {
+        let found = page::resolve(snap, target, Purpose::Observe).map_err(|e| e.to_string())?;
+        if page::recheck(snap, found.handle, fingerprint, Purpose::Observe).is_err() {
+            return Err("the element changed since it was decided".to_owned());
+        }
+        Ok(found.handle)
+    };
+    match query {
+        Query::Url => page_url(snap)
+            .map(Value::Text)
+            .ok_or_else(|| "the page has no top frame".to_owned()),
+        Query::Text {
+            target,
+            fingerprint,
+        } => Ok(Value::Text(text_of(snap, element(target, fingerprint)?))),
+        Query::Value {
+            target,
+            fingerprint,
+        } => {
+            let handle = element(target, fingerprint)?;
+            let node = snap.node(handle).ok_or("the element went away")?;
+            node.value
+                .clone()
+                .map(Value::Text)
+                .ok_or_else(|| "the field's value is not readable".to_owned())
+        }
+        Query::Attribute {
+            name,
+            target,
+            fingerprint,
+        } => {
+            let handle = element(target, fingerprint)?;
+            let node = snap.node(handle).ok_or("the element went away")?;
+            Ok(node
+                .attrs
+                .get(name)
+                .map_or(Value::Null, |v| Value::Text(v.clone())))
+        }
+        Query::Count { target } => page::find_all(snap, target)
+            .map(|m| Value::Number(m.elements.len() as f64))
+            .map_err(|e| e.to_string()),
+        Query::Exists { target } => Ok(Value::Bool(
+            page::find_all(snap, target).is_ok_and(|m| !m.elements.is_empty()),
+        )),
+        Query::Visible { target } => Ok(Value::Bool(
+            page::resolve(snap, target, Purpose::Observe).is_ok_and(|r| r.visible),
+        )),
+        Query::Title => Err("the page's title is not read by the extension yet".to_owned()),
+        Query::Table { .. } => Err("tables are not read by the extension yet".to_owned()),
+    }
+}
+
+fn wait_met(snap: &Snapshot, what: &WaitFor) -> bool {
+    match what {
+        WaitFor::Element { target, state } => {
+            let found = page::resolve(snap, target, Purpose::Observe);
+            match state {
+                ElementState::Visible => found.is_ok_and(|r| r.visible),
+                ElementState::Enabled => found.is_ok_and(|r| r.enabled),
+                ElementState::Hidden => found.map_or(true, |r| !r.visible),
+                ElementState::Gone => matches!(found, Err(ResolveError::NotFound { .. })),
+            }
+        }
+        WaitFor::Url { glob } => page_url(snap)
+            .is_some_and(|url| bridle_executor::engine::interp::glob_match(glob, &url)),
+        WaitFor::Idle | WaitFor::Pause => true,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,233 @@
+// Executing a run: the engine's machine runs in Rust (wasm) and says what to do next (a
+// `Todo`, extension/src/session.rs); this loop does it in the run's own tab and hands the
+// answer back. Nothing is decided here: decisions, audit writes, target resolution and the
+// fingerprint re-check all happen in Rust. The run's state is in memory only: a service-worker
+// restart in the middle of a run loses it (resuming is not built yet).
+
+import { requestApproval } from "./approval";
+import { CONTENT_PROTOCOL, parseActReport, type ActAction, type ActReport, type ActRequest } from "./messages";
+import type { ApprovalRequest, RunResult } from "./types";
+
+/** How long a navigation may take to load. */
+const LOAD_TIMEOUT_MS = 30_000;
+/** How often a wait re-reads the page while its condition does not hold. */
+const WAIT_POLL_MS = 100;
+/** How long a page has to get its content script ready after loading. */
+const CONTENT_READY_MS = 5_000;
+
+/** The element handle of a snapshot (`page::Handle`). */
+interface Handle {
+  frame: number;
+  node: number;
+}
+
+/** The engine's approval request (`ApprovalRequest` of executor/src/engine/effect.rs). */
+interface EngineApproval {
+  text: string;
+  origin: string | null;
+  url: string | null;
+  element: { role: string; name: string } | null;
+  values: string[];
+  amount: { currency: string; value: number } | null;
+  risk: "low" | "medium" | "high";
+  reasons: { text: string }[];
+  message: string | null;
+  planner_goal: string;
+}
+
+/** What the executor asks for next (`session::Todo`). */
+export type Todo =
+  | { todo: "snapshot"; effect: unknown }
+  | { todo: "act"; handle: Handle; action: ActAction }
+  | { todo: "navigate"; action: { type: "navigate"; url: string } | { type: "back" | "forward" | "reload" } }
+  | { todo: "approve"; request: EngineApproval }
+  | { todo: "wait"; what: { kind: string }; timeout_ms: number }
+  | { todo: "wait-snapshot"; timeout_ms: number }
+  | { todo: "done"; result: RunResult };
+
+/** The answer to a todo (`session::Input`). */
+export type Input =
+  | { input: "snapshot"; snapshot: string }
+  | { input: "blank" }
+  | { input: "unreadable" }
+  | { input: "acted"; result: ActReport }
+  | { input: "approval"; choice: string }
+  | { input: "waited"; ok: boolean };
+
+/** What the loop needs from the service worker. */
+export interface RunHost {
+  /** Feeds the answer to the executor (and saves its audit lines); the next todo. */
+  step(input: Input): Promise<Todo>;
+  /** The top frame's snapshot of the tab, as JSON. */
+  snapshot(tabId: number): Promise<string>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once tab `tabId` has loaded (or fails after the timeout): its `status:
+ * "complete"` event, or, since that event can be missed when a load finishes very fast, a
+ * polled `status` of "complete" after "loading" was seen or after a second. */
+let lastStatus = "unknown";
+function loaded(tabId: number): { done: Promise<boolean>; cancel: () => void } {
+  let cancel = (): void => {};
+  const done = new Promise<boolean>((resolve) => {
+    const started = Date.now();
+    let sawLoading = false;
+    lastStatus = "unknown";
+    const timer = setTimeout(() => finish(false), LOAD_TIMEOUT_MS);
+    const poll = setInterval(() => {
+      chrome.tabs.get(tabId).then(
+        (tab) => {
+          lastStatus = tab.status ?? "unknown";
+          if (tab.status === "loading") sawLoading = true;
+          else if (tab.status === "complete" && (sawLoading || Date.now() - started > 1_000)) finish(true);
+        },
+        (error: unknown) => {
+          lastStatus = `gone (${String(error)})`;
+          finish(false);
+        },
+      );
+    }, WAIT_POLL_MS);
+    const listener = (id: number, change: chrome.tabs.OnUpdatedInfo): void => {
+      if (id !== tabId) return;
+      if (change.status === "loading") sawLoading = true;
+      if (change.status === "complete") finish(true);
+    };
+    function finish(ok: boolean): void {
+      clearTimeout(timer);
+      clearInterval(poll);
+      chrome.tabs.onUpdated.removeListener(listener);
+      resolve(ok);
+    }
+    cancel = () => finish(false);
+    chrome.tabs.onUpdated.addListener(listener);
+  });
+  return { done, cancel };
+}
+
+/** A navigation of the run's tab, waiting for its load. */
+async function navigate(tabId: number, action: Extract<Todo, { todo: "navigate" }>["action"]): Promise<ActReport> {
+  const load = loaded(tabId);
+  try {
+    switch (action.type) {
+      case "navigate":
+        // Active: Chrome leaves a background tab it has not shown yet `unloaded`.
+        await chrome.tabs.update(tabId, { url: action.url, active: true });
+        break;
+      case "back":
+        await chrome.tabs.goBack(tabId);
+        break;
+      case "forward":
+        await chrome.tabs.goForward(tabId);
+        break;
+      case "reload":
+        await chrome.tabs.reload(tabId);
+        break;
+    }
+  } catch (error) {
+    load.cancel();
+    return { ok: false, error: `the navigation failed: ${String(error)}`, effect_observed: false };
+  }
+  const ok = await load.done;
+  return ok
+    ? { ok: true, error: null, effect_observed: true }
+    : { ok: false, error: `the page did not finish loading in time (tab status: ${lastStatus})`, effect_observed: false };
+}
+
+/** The approval window's view of the engine's request. */
+function approvalView(r: EngineApproval): ApprovalRequest {
+  return {
+    origin: r.origin ?? r.url ?? "unknown",
+    step: r.message === null ? r.text : `${r.text} — ${r.message}`,
+    role: r.element?.role ?? null,
+    name: r.element?.name ?? null,
+    values: r.values,
+    amount: r.amount === null ? null : `${r.amount.value} ${r.amount.currency}`,
+    risk: r.risk,
+    reasons: r.reasons.map((reason) => reason.text),
+    goal: r.planner_goal,
+  };
+}
+
+/** Runs a started run to its end in tab `tabId`; `first` is what `startRun` returned. */
+export async function drive(host: RunHost, tabId: number, first: Todo): Promise<RunResult> {
+  let todo = first;
+  let navigated = false;
+  let waitDeadline: number | null = null;
+
+  // A fresh snapshot; "blank" before the first navigation, "unreadable" when no content
+  // script answers (an error page).
+  const snapshotInput = async (): Promise<Input> => {
+    if (!navigated) return { input: "blank" };
+    const until = Date.now() + CONTENT_READY_MS;
+    for (;;) {
+      try {
+        return { input: "snapshot", snapshot: await host.snapshot(tabId) };
+      } catch {
+        // The content script of a page that just loaded may not listen yet.
+        if (Date.now() > until) return { input: "unreadable" };
+        await sleep(WAIT_POLL_MS);
+      }
+    }
+  };
+
+  for (;;) {
+    let input: Input;
+    switch (todo.todo) {
+      case "done":
+        return todo.result;
+      case "snapshot":
+        input = await snapshotInput();
+        break;
+      case "act": {
+        const request: ActRequest = {
+          kind: "act-request",
+          protocol: CONTENT_PROTOCOL,
+          node: todo.handle.node,
+          action: todo.action,
+        };
+        let report: ActReport | null = null;
+        try {
+          report = parseActReport(await chrome.tabs.sendMessage(tabId, request, { frameId: todo.handle.frame }));
+        } catch (error) {
+          report = { ok: false, error: `the content script did not answer: ${String(error)}`, effect_observed: false };
+        }
+        input = {
+          input: "acted",
+          result: report ?? { ok: false, error: "the content script's report has an unexpected shape", effect_observed: false },
+        };
+        break;
+      }
+      case "navigate":
+        input = { input: "acted", result: await navigate(tabId, todo.action) };
+        if (input.result.ok) navigated = true;
+        break;
+      case "approve":
+        input = { input: "approval", choice: await requestApproval(approvalView(todo.request)) };
+        break;
+      case "wait":
+        if (todo.what.kind === "pause") {
+          await sleep(todo.timeout_ms);
+          input = { input: "waited", ok: true };
+        } else {
+          // `idle`: the page has finished loading (network idle is not watched yet).
+          const tab = await chrome.tabs.get(tabId);
+          input = { input: "waited", ok: tab.status === "complete" || (await loaded(tabId).done) };
+        }
+        break;
+      case "wait-snapshot": {
+        const now = Date.now();
+        waitDeadline ??= now + todo.timeout_ms;
+        if (now >= waitDeadline) {
+          input = { input: "waited", ok: false };
+        } else {
+          await sleep(WAIT_POLL_MS);
+          input = await snapshotInput();
+        }
+        break;
+      }
+    }
+    todo = await host.step(input);
+    if (todo.todo !== "wait-snapshot") waitDeadline = null;
+  }
+}
