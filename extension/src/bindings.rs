@@ -101,13 +101,6 @@ impl Executor {
         to_js(&self.inner.check_script(script))
     }
 
-    /// The run result (see `report::RunResult`). Save `replayState()` and `takeAuditLines()`
-    /// before handing it on.
-    pub fn run(&mut self, script: &str, token: &str, now_ms: f64) -> Result<JsValue, JsError> {
-        let now = now(now_ms)?;
-        to_js(&self.inner.run(script, token, &now))
-    }
-
     /// Starts executing a run: checks the script, verifies the token (using it up) and
     /// returns the first thing to do (`{todo: …}`, see `session::Todo`). A refused run is
     /// `{todo: "done", result}` at once. Save `replayState()` and `takeAuditLines()` after

@@ -55,8 +55,8 @@ export interface ErrorReport {
 
 /**
  * `refused`: the script, the token or the audit write failed, and nothing ran. Otherwise the
- * engine's outcomes: `completed`, `failed`, `denied`, `cancelled`. (`not-executed` is the
- * plan-only result of `Executor.run`, which `self.bridle.run` no longer uses.)
+ * engine's outcomes: `completed`, `failed`, `denied`, `cancelled`. (`not-executed` comes only
+ * from the plan-only `Instance::run` of the Rust crate's tests, never from `self.bridle.run`.)
  */
 export type RunOutcome = "not-executed" | "refused" | "completed" | "failed" | "denied" | "cancelled";
 
