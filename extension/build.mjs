@@ -1,20 +1,25 @@
 // Assembles one browser's unpacked extension: bundles the TypeScript with esbuild, copies the
 // pages and the wasm, and derives the manifest from the root manifest.json.
 //
-//   node extension/build.mjs <browser> <out-dir>
+//   node extension/build.mjs <browser> <out-dir> [<archive>]
 //
-// Run by scripts/build-extension.sh after the wasm build, wasm-bindgen and tsc. Per-browser
-// differences live in `forBrowser` only; "chrome" is the one browser so far (Firefox comes
-// with its own issue and is added there).
+// With <archive>, the directory is also written as a zip there (dist/bridle-chrome.zip,
+// dist/bridle-firefox.xpi; the .xpi is unsigned, for Firefox ESR, Developer Edition or Nightly
+// with `xpinstall.signatures.required` off, or a temporary install).
+//
+// Run by scripts/build-extension.sh after the wasm build, wasm-bindgen and tsc. Both browsers
+// get the same bundles from the same sources; the manifest's differences live in `forBrowser`,
+// the code's in ts/compat.ts behind the `BRIDLE_BROWSER` define (docs/browsers.md).
 
 import * as esbuild from "esbuild";
-import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { crc32, deflateRawSync } from "node:zlib";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..");
-const BROWSERS = ["chrome"];
+const BROWSERS = ["chrome", "firefox"];
 
 /** Keys starting with `//` are comments in the source manifest. */
 function stripComments(value) {
@@ -53,12 +58,40 @@ function checkPermissionNotes(source) {
   if (problems.length > 0) throw new Error(`manifest.json: ${problems.join("; ")}`);
 }
 
+/** Firefox's add-on id: fixed, so storage, native messaging and updates find the same add-on. */
+const GECKO_ID = "bridle@bridle.dev";
+
+/**
+ * Firefox's manifest from Chrome's: Firefox has no extension service workers, so the same
+ * module runs as a module background script (an event page); Firefox wants its own id and
+ * minimum version and, since Firefox 140, the data-collection declaration.
+ */
+function forFirefox(manifest) {
+  const { minimum_chrome_version: _chromeOnly, background, ...rest } = manifest;
+  if (background?.service_worker === undefined) throw new Error("manifest.json: no background.service_worker to convert");
+  return {
+    ...rest,
+    background: { scripts: [background.service_worker], type: background.type ?? "classic" },
+    browser_specific_settings: {
+      gecko: {
+        id: GECKO_ID,
+        strict_min_version: "140.0",
+        data_collection_permissions: { required: ["none"] },
+      },
+      // Firefox for Android reads data_collection_permissions from 142 on (web-ext lint).
+      gecko_android: { strict_min_version: "142.0" },
+    },
+  };
+}
+
 /** The manifest for one browser. */
 function forBrowser(source, browser) {
   const manifest = stripComments(source);
   switch (browser) {
     case "chrome":
       return manifest;
+    case "firefox":
+      return forFirefox(manifest);
     default:
       throw new Error(`unknown browser \`${browser}\`: expected one of ${BROWSERS.join(", ")}`);
   }
@@ -78,6 +111,8 @@ async function build(browser, outDir) {
     legalComments: "none",
     sourcemap: "linked",
     logLevel: "warning",
+    // The one build-time difference in the code: ts/compat.ts reads it.
+    define: { BRIDLE_BROWSER: JSON.stringify(browser) },
   };
   // The service worker is an ES module (static import of the glue); the pages and the content
   // script are classic scripts (content scripts cannot be modules).
@@ -102,13 +137,80 @@ async function build(browser, outDir) {
   await writeFile(join(outDir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
-const [browser, outDir] = process.argv.slice(2);
+/** Every file under `dir`, as sorted paths relative to it with `/` separators. */
+async function filesUnder(dir) {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)).split(sep).join("/"))
+    .sort();
+}
+
+/**
+ * Writes `dir` as a zip archive (the Chrome Web Store's .zip, Firefox's unsigned .xpi: both
+ * are zips with manifest.json at the root). Reproducible: sorted entries, every date
+ * 1980-01-01, deflate at level 9 (stored when that is not smaller). No zip tool needed.
+ */
+async function writeArchive(dir, file) {
+  const DOS_DATE = (0 << 9) | (1 << 5) | 1; // 1980-01-01
+  const UTF8 = 0x0800;
+  const locals = [];
+  const centrals = [];
+  let offset = 0;
+  const names = await filesUnder(dir);
+  for (const name of names) {
+    const data = await readFile(join(dir, name));
+    const deflated = deflateRawSync(data, { level: 9 });
+    const [method, body] = deflated.length < data.length ? [8, deflated] : [0, data];
+    const nameBytes = Buffer.from(name, "utf8");
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(UTF8, 6);
+    local.writeUInt16LE(method, 8);
+    local.writeUInt16LE(0, 10);
+    local.writeUInt16LE(DOS_DATE, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(body.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(nameBytes.length, 26);
+    local.writeUInt16LE(0, 28);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(UTF8, 8);
+    central.writeUInt16LE(method, 10);
+    central.writeUInt16LE(0, 12);
+    central.writeUInt16LE(DOS_DATE, 14);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(body.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(nameBytes.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, nameBytes, body);
+    centrals.push(central, nameBytes);
+    offset += local.length + nameBytes.length + body.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(names.length, 8);
+  end.writeUInt16LE(names.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  await writeFile(file, Buffer.concat([...locals, directory, end]));
+}
+
+const [browser, outDir, archive] = process.argv.slice(2);
 if (browser === undefined || outDir === undefined) {
-  console.error("usage: node extension/build.mjs <browser> <out-dir>");
+  console.error("usage: node extension/build.mjs <browser> <out-dir> [<archive.zip|.xpi>]");
   process.exit(2);
 }
 try {
   await build(browser, resolve(outDir));
+  if (archive !== undefined) await writeArchive(resolve(outDir), resolve(archive));
 } catch (error) {
   console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

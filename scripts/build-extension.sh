@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the browser extension: dist/<browser>/, loadable unpacked (`make dist`).
+# Builds the browser extension: dist/chrome/ and dist/firefox/, loadable unpacked, and their
+# archives (`make dist`).
 #
 #   1. the executor binding (extension/, crate bridle-extension) for wasm32, by whichever route
 #      this machine has (scripts/cargo-wasm), optimised for size;
@@ -9,8 +10,10 @@
 #   4. extension/build.mjs bundles it with esbuild, copies the pages and the wasm, and derives
 #      the browser's manifest from the root manifest.json.
 #
-# Browsers: BRIDLE_BROWSERS (default "chrome"); each gets dist/<browser>/ from the same
-# sources, the differences generated in extension/build.mjs.
+# Browsers: BRIDLE_BROWSERS (default "chrome firefox"); each gets dist/<browser>/ and an archive
+# (dist/bridle-chrome.zip, the unsigned dist/bridle-firefox.xpi) from the same sources, the
+# differences generated in extension/build.mjs and kept in extension/ts/compat.ts
+# (docs/browsers.md).
 #
 #   scripts/build-extension.sh                    build
 #   scripts/build-extension.sh --wasm-bindgen-pin print the pinned wasm-bindgen version
@@ -37,7 +40,7 @@ fi
 log() { printf '\033[1m[build-extension]\033[0m %s\n' "$*"; }
 fail() { printf 'error: %s\n' "$1" >&2; [ -z "${2:-}" ] || printf '  help: %s\n' "$2" >&2; exit 1; }
 
-browsers="${BRIDLE_BROWSERS:-chrome}"
+browsers="${BRIDLE_BROWSERS:-chrome firefox}"
 target_dir="${CARGO_TARGET_DIR:-target}"
 pin=$(wasm_bindgen_pin)
 
@@ -66,8 +69,10 @@ log "tsc --noEmit (strict): pages, then service worker"
 (cd extension && npx --no-install tsc -p tsconfig.json && npx --no-install tsc -p tsconfig.worker.json)
 
 for browser in $browsers; do
-  log "bundle → dist/$browser/"
-  node extension/build.mjs "$browser" "dist/$browser"
+  # The unpacked folder, and the same as one archive: Chrome's .zip, Firefox's unsigned .xpi.
+  case "$browser" in firefox) archive="dist/bridle-firefox.xpi" ;; *) archive="dist/bridle-$browser.zip" ;; esac
+  log "bundle → dist/$browser/, $archive"
+  node extension/build.mjs "$browser" "dist/$browser" "$archive"
 done
 
 out=extension/pkg/bridle_extension_bg.wasm

@@ -1297,6 +1297,78 @@ fn cancelling_while_an_act_is_in_flight_says_interrupted() {
     );
 }
 
+fn navigation_blocked() -> RunError {
+    RunError::NavigationBlocked {
+        step: None,
+        what: "a server redirect".into(),
+        origin: "https://evil.example".into(),
+        reason: "which is not among the script's origins".into(),
+    }
+}
+
+#[test]
+fn abort_before_an_act_fails_the_started_step_with_the_error_and_acts_on_nothing() {
+    let mut world = World::new(vec![el("button", "A")]);
+    let mut m = machine("click button \"A\"");
+    let mut effect = m.step(None);
+    while !matches!(effect, Effect::Act { .. }) {
+        let response = world.perform(m.steps(), &effect);
+        effect = m.step(response);
+    }
+    // The act was written ahead but not sent: the step gets a failed result, not `interrupted`.
+    let effect = m.abort(navigation_blocked());
+    let Effect::AuditWrite { event } = &effect else {
+        panic!("{effect:?}")
+    };
+    let AuditKind::Completed(step) = &event.kind else {
+        panic!("{event:?}")
+    };
+    assert_eq!(
+        step.result.as_ref().unwrap().error.as_deref(),
+        Some("navigation-blocked")
+    );
+    let result = finish(&mut m, effect);
+    assert_eq!(result.outcome, RunOutcome::Failed);
+    let error = result.error.unwrap();
+    assert_eq!(error.error.code(), "navigation-blocked");
+    assert_eq!(error.error.step(), Some(1));
+    assert_eq!(
+        error.message,
+        "the run was stopped: a server redirect to `https://evil.example`, which is not among the script's origins"
+    );
+    assert!(world.page.acts.is_empty());
+}
+
+#[test]
+fn abort_while_the_run_end_is_being_written_keeps_that_write() {
+    let mut world = World::new(vec![el("button", "A")]);
+    let mut m = machine("click button \"A\"");
+    let mut effect = m.step(None);
+    while !matches!(&effect, Effect::AuditWrite { event } if matches!(event.kind, AuditKind::RunEnded { .. }))
+    {
+        let response = world.perform(m.steps(), &effect);
+        effect = m.step(response);
+    }
+    assert_eq!(m.abort(navigation_blocked()), effect);
+    let result = finish(&mut m, effect);
+    assert_eq!(result.outcome, RunOutcome::Completed);
+}
+
+#[test]
+fn abort_after_the_run_is_over_changes_nothing() {
+    let mut world = World::new(vec![el("button", "A")]);
+    let mut m = machine("click button \"A\"");
+    let mut effect = m.step(None);
+    while !matches!(effect, Effect::Done(_)) {
+        let response = world.perform(m.steps(), &effect);
+        effect = m.step(response);
+    }
+    let Effect::Done(result) = m.abort(navigation_blocked()) else {
+        panic!()
+    };
+    assert_eq!(result.outcome, RunOutcome::Completed);
+}
+
 // ---- saving and resuming ----
 
 #[test]

@@ -470,8 +470,8 @@ fn frames_are_told_apart_by_origin() {
     assert_eq!(
         e.to_string(),
         "no element matches `textbox \"Card number\" in frame \"https://evil.example\"`; near misses: \
-         textbox \"Card number\" at (100, 20) in frame https://shop.example (in frame https://shop.example); \
-         textbox \"Card number\" at (100, 20) in frame https://pay.example (in frame https://pay.example)"
+         textbox \"Card number\" at (100, 20) in frame https://shop.example (not in frame https://evil.example); \
+         textbox \"Card number\" at (100, 20) in frame https://pay.example (not in frame https://evil.example)"
     );
 }
 

@@ -9,7 +9,11 @@ use std::process::ExitCode;
 mod audit;
 mod authorize;
 mod check;
+mod doctor;
+mod host;
+mod job;
 mod keys;
+mod planner;
 mod token;
 
 #[derive(Debug, Parser)]
@@ -40,9 +44,27 @@ enum Command {
     /// Verify audit logs
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Run jobs in a sandbox, through the same checks as the native host
+    #[command(subcommand)]
+    Job(job::JobCmd),
+    /// The native messaging host a browser starts; `install`/`uninstall` register it
+    Host(host::HostArgs),
+    /// Check what the job sandboxes need on this machine, with the fix for each
+    Doctor(doctor::DoctorArgs),
+    /// The reference planner: serve instances, mint tokens, run scripts
+    #[command(subcommand)]
+    Planner(planner::PlannerCmd),
 }
 
 fn main() -> ExitCode {
+    // Inside a job's sandbox this binary is the launcher (bridle_host::container::shim); it is
+    // matched before clap so nothing else runs there.
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    if let Some((first, rest)) = raw.split_first() {
+        if first == bridle_host::container::shim::SUBCOMMAND {
+            return bridle_host::container::shim::main(rest);
+        }
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -59,5 +81,9 @@ fn main() -> ExitCode {
         Command::Token(cmd) => token::run(cmd),
         Command::Authorize(args) => authorize::run(args),
         Command::Audit(cmd) => audit::run(cmd),
+        Command::Job(cmd) => job::run(cmd),
+        Command::Host(args) => host::run(args),
+        Command::Doctor(args) => doctor::run(args),
+        Command::Planner(cmd) => planner::run(cmd),
     }
 }

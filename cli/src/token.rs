@@ -181,7 +181,7 @@ fn parse_memory(text: &str) -> Result<Memory, String> {
 }
 
 /// `20EUR`, `19.99 EUR`: a non-negative number, then a three-letter currency code.
-fn parse_amount(text: &str) -> Result<MaxAmount, String> {
+pub(crate) fn parse_amount(text: &str) -> Result<MaxAmount, String> {
     let bad = || format!("`{text}` is not an amount like `20EUR` or `19.99 USD`");
     let split = text
         .find(|c: char| c.is_ascii_alphabetic())

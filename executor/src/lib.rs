@@ -10,6 +10,7 @@ pub mod engine;
 pub mod keys;
 pub mod policy;
 pub mod preview;
+pub mod protocol;
 pub mod replay;
 pub mod token;
 

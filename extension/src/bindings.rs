@@ -5,6 +5,7 @@
 //! it hands out after every call (`secretKey`, `policyText`, `replayState`,
 //! `takeAuditLines`), and reloads it from storage when a save fails.
 
+use crate::channel;
 use crate::instance::{Instance, Now, Stored};
 use crate::session::{Input, Session, Todo};
 use bridle_executor::ed25519_dalek::SigningKey;
@@ -143,10 +144,127 @@ impl Executor {
         to_js(&todo)
     }
 
+    /// The plan preview of the run in progress (`[{index, line, verb, risk, decision, reasons,
+    /// text}]`, as in `run`'s result), for the approval window; `[]` when no run is.
+    #[wasm_bindgen(js_name = runPlan)]
+    pub fn run_plan(&self) -> Result<JsValue, JsError> {
+        to_js(&self.session.as_ref().map_or(&[][..], Session::plan))
+    }
+
+    /// The navigation guard (`session::navguard`): checks one `webNavigation` event of the
+    /// run's tab (`{kind: "committed" | "same-document" | "new-tab", url, qualifiers}`).
+    /// `null`: allowed. Otherwise the run was stopped and this is its `{todo: "done", result}`;
+    /// save `takeAuditLines()` as after `stepRun`. Call it only between todos.
+    #[wasm_bindgen(js_name = guardNavigation)]
+    pub fn guard_navigation(&mut self, event: JsValue, now_ms: f64) -> Result<JsValue, JsError> {
+        let now = now(now_ms)?;
+        let event: crate::session::navguard::NavEvent = serde_wasm_bindgen::from_value(event)
+            .map_err(|e| {
+                JsError::new(&format!(
+                    "the navigation event has an unexpected shape: {e}"
+                ))
+            })?;
+        let Some(session) = self.session.as_mut() else {
+            return Err(JsError::new("no run is in progress"));
+        };
+        match self.inner.guard_navigation(session, &event, &now) {
+            None => Ok(JsValue::NULL),
+            Some(todo) => {
+                self.finish_if_done(&todo);
+                to_js(&todo)
+            }
+        }
+    }
+
     fn finish_if_done(&mut self, todo: &Todo) {
         if matches!(todo, Todo::Done { .. }) {
             self.session = None;
         }
+    }
+
+    /// The run's step records from index `from` on (an array of `StepRecord`), for the
+    /// planner's progress reports; empty when no run is in progress.
+    #[wasm_bindgen(js_name = stepRecords)]
+    pub fn step_records(&self, from: usize) -> Result<JsValue, JsError> {
+        match &self.session {
+            Some(session) => to_js(&session.records_from(from)),
+            None => to_js(&Vec::<()>::new()),
+        }
+    }
+
+    /// Cancels the run in progress; the next `todo` (normally `done`, outcome `cancelled`).
+    #[wasm_bindgen(js_name = cancelRun)]
+    pub fn cancel_run(&mut self, now_ms: f64) -> Result<JsValue, JsError> {
+        let now = now(now_ms)?;
+        let Some(session) = self.session.as_mut() else {
+            return Err(JsError::new("no run is in progress"));
+        };
+        let todo = self.inner.cancel_run(session, &now);
+        self.finish_if_done(&todo);
+        to_js(&todo)
+    }
+
+    /// The `hello` message for a new planner connection, as wire text.
+    pub fn hello(&self, browser: &str) -> Result<String, JsError> {
+        serde_json::to_string(&channel::hello(&self.inner, browser))
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// The vault's entry names (values are never handed back).
+    #[wasm_bindgen(js_name = vaultNames)]
+    pub fn vault_names(&self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.vault.names())
+    }
+
+    /// Adds or replaces a vault entry; store `vaultJson()` afterwards. Throws on a bad name or
+    /// value, or a full vault.
+    #[wasm_bindgen(js_name = vaultSet)]
+    pub fn vault_set(&mut self, name: &str, value: &str) -> Result<(), JsError> {
+        self.inner
+            .vault
+            .set(name, value)
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Removes a vault entry; whether it was there. Store `vaultJson()` afterwards.
+    #[wasm_bindgen(js_name = vaultRemove)]
+    pub fn vault_remove(&mut self, name: &str) -> bool {
+        self.inner.vault.remove(name)
+    }
+
+    /// The vault to store.
+    #[wasm_bindgen(js_name = vaultJson)]
+    pub fn vault_json(&self) -> String {
+        self.inner.vault.to_json()
+    }
+
+    /// The paired planners (`[{name, kid, public_key, endpoint}]`).
+    pub fn planners(&self) -> Result<JsValue, JsError> {
+        to_js(&channel::planners(&self.inner))
+    }
+
+    /// Adds a planner to the policy: `pairing` is a `bridle-pair:…` string or the object it
+    /// holds (`{v: 1, name, kid, public_key, endpoint, max_ttl}`); the answer is `setPolicy`'s.
+    /// Save `policyText()` when it is ok.
+    #[wasm_bindgen(js_name = pairPlanner)]
+    pub fn pair_planner(&mut self, pairing: JsValue, now_ms: f64) -> Result<JsValue, JsError> {
+        let now = now(now_ms)?;
+        if let Some(text) = pairing.as_string() {
+            return to_js(&channel::pair_string(&mut self.inner, &text, &now));
+        }
+        let report = match serde_wasm_bindgen::from_value(pairing) {
+            Ok(pairing) => channel::pair(&mut self.inner, &pairing, &now),
+            Err(e) => {
+                crate::report::PolicyReport::refused(format!("the pairing is incomplete: {e}"))
+            }
+        };
+        to_js(&report)
+    }
+
+    /// Removes the planner named `name` from the policy; the answer is `setPolicy`'s.
+    #[wasm_bindgen(js_name = unpairPlanner)]
+    pub fn unpair_planner(&mut self, name: &str, now_ms: f64) -> Result<JsValue, JsError> {
+        to_js(&channel::unpair(&mut self.inner, name, &now(now_ms)?))
     }
 
     #[wasm_bindgen(js_name = replayState)]
@@ -183,9 +301,45 @@ pub fn resolve_target(
     to_js(&crate::page::resolve_target(snapshot_json, target, purpose))
 }
 
+/// Test hook (`self.bridleTest.resolveTargets`, for the in-browser benchmark): every target of
+/// `targets` resolved in the snapshot JSON, parsed and indexed once; a list of reports as
+/// `resolveTarget` gives them.
+#[wasm_bindgen(js_name = resolveTargets)]
+pub fn resolve_targets(
+    snapshot_json: &str,
+    targets: Vec<String>,
+    purpose: &str,
+) -> Result<JsValue, JsError> {
+    let purpose = match purpose {
+        "act" => crate::page::Purpose::Act,
+        _ => crate::page::Purpose::Observe,
+    };
+    to_js(&crate::page::resolve_targets(
+        snapshot_json,
+        &targets,
+        purpose,
+    ))
+}
+
 /// Test hook (`self.bridleTest.describePage`): every element's `{handle, role, name, in_tree}`.
 #[wasm_bindgen(js_name = describePage)]
 pub fn describe_page(snapshot_json: &str) -> Result<JsValue, JsError> {
     let all = crate::page::describe_page(snapshot_json).map_err(|e| JsError::new(&e))?;
     to_js(&all)
+}
+
+/// Reads one message from a planner: `{kind: "message", message}` or `{kind: "refused",
+/// reply}` (send `reply` back as JSON).
+#[wasm_bindgen(js_name = plannerIncoming)]
+pub fn planner_incoming(text: &str) -> Result<JsValue, JsError> {
+    to_js(&channel::incoming(text))
+}
+
+/// Checks a message for the planner against the protocol's types; its wire text. Throws when
+/// the shape is wrong or the message is too large.
+#[wasm_bindgen(js_name = plannerOutgoing)]
+pub fn planner_outgoing(message: JsValue) -> Result<String, JsError> {
+    let value: serde_json::Value = serde_wasm_bindgen::from_value(message)
+        .map_err(|e| JsError::new(&format!("the message is not plain JSON: {e}")))?;
+    channel::outgoing(&value).map_err(|e| JsError::new(&e.to_string()))
 }

@@ -6,10 +6,12 @@
 //! reads ([`report`]), and, in the wasm build only, converts types at the JavaScript boundary
 //! (`bindings`). Everything but the bindings builds and tests natively.
 
+pub mod channel;
 pub mod instance;
 pub mod page;
 pub mod report;
 pub mod session;
+pub mod vault;
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;

@@ -1,8 +1,11 @@
 //! Target resolution on a page snapshot for the service worker: parses a one-line target
-//! with the script parser and resolves it with `bridle_executor::page`. Used by the browser
-//! tests (`self.bridleTest`) until the engine resolves steps itself; no decisions here.
+//! with the script parser and resolves it with `bridle_executor::page` (used by the browser
+//! tests through `self.bridleTest`); and the page reads a run answers from a snapshot (the
+//! title, a table, the amount shown) as the engine's values. No decisions here.
 
 use bridle_dsl::ast::{Line, StmtKind, Target};
+use bridle_executor::decision::Amount;
+use bridle_executor::engine::Value;
 pub use bridle_executor::page::Purpose;
 use bridle_executor::page::{self, Handle, ResolveError, Snapshot};
 use serde::Serialize;
@@ -98,6 +101,33 @@ pub fn resolve_target(json: &str, target: &str, purpose: Purpose) -> TargetRepor
     }
 }
 
+/// Resolves every one-line target of `targets` in the snapshot `json`, parsed and indexed once
+/// (the benchmark's view of resolution: what one snapshot version costs for many targets).
+pub fn resolve_targets(json: &str, targets: &[String], purpose: Purpose) -> Vec<TargetReport> {
+    let snapshot = match Snapshot::from_json(json) {
+        Ok(s) => s,
+        Err(e) => return vec![TargetReport::failed(e.code(), e.to_string(), e.help())],
+    };
+    targets
+        .iter()
+        .map(|text| match parse_target(text) {
+            Ok(target) => match page::resolve_target(&snapshot, &target, &|_| None, purpose) {
+                Ok(found) => TargetReport::Found {
+                    ok: true,
+                    role: found.facts.role.clone(),
+                    name: found.facts.name.clone(),
+                    handle: found.handle,
+                    hit: found.hit,
+                },
+                Err(e) => failed(&e),
+            },
+            Err(message) => {
+                TargetReport::failed("bad-target", message, "write the target as in a step")
+            }
+        })
+        .collect()
+}
+
 fn failed(e: &ResolveError) -> TargetReport {
     TargetReport::Failed {
         ok: false,
@@ -112,6 +142,37 @@ fn failed(e: &ResolveError) -> TargetReport {
 pub fn describe_page(json: &str) -> Result<Vec<page::Described>, String> {
     let snapshot = Snapshot::from_json(json).map_err(|e| format!("{}: {e}", e.code()))?;
     Ok(page::describe(&snapshot))
+}
+
+/// `title`: the top frame's document title.
+pub fn title_value(snapshot: &Snapshot) -> Result<Value, String> {
+    page::title(snapshot)
+        .map(|t| Value::Text(t.to_owned()))
+        .ok_or_else(|| "the page has no top frame".to_owned())
+}
+
+/// `table T`: the table at `handle` as a list of records keyed by column header.
+pub fn table_value(snapshot: &Snapshot, handle: Handle) -> Result<Value, String> {
+    let rows = page::table(snapshot, handle).map_err(|e| e.to_string())?;
+    Ok(Value::List(
+        rows.into_iter()
+            .map(|row| {
+                Value::Record(
+                    row.into_iter()
+                        .map(|(key, text)| (key, Value::Text(text)))
+                        .collect(),
+                )
+            })
+            .collect(),
+    ))
+}
+
+/// The amount the page shows (`page::page_amount`) in the snapshot JSON; `None` when the
+/// snapshot is refused or shows none.
+pub fn amount_in(json: &str) -> Option<Amount> {
+    Snapshot::from_json(json)
+        .ok()
+        .and_then(|s| page::page_amount(&s))
 }
 
 #[cfg(test)]
@@ -196,6 +257,48 @@ mod tests {
         };
         assert_eq!(code, "bad-target");
         assert!(message.starts_with("unknown role `buton`"), "{message}");
+    }
+
+    #[test]
+    fn reads_title_table_and_amount_as_values() {
+        let json = r#"{"frames": [{"id": 0, "origin": "http://127.0.0.1:8080",
+            "url": "http://127.0.0.1:8080/", "title": "Cart", "root": 1, "nodes": [
+              {"id": 1, "tag": "html", "kids": [2]},
+              {"id": 2, "tag": "body", "kids": [3, 6]},
+              {"id": 3, "tag": "table", "kids": [4, 5]},
+              {"id": 4, "tag": "tr", "kids": [7]},
+              {"id": 7, "tag": "th", "kids": ["Item"]},
+              {"id": 5, "tag": "tr", "kids": [8]},
+              {"id": 8, "tag": "td", "kids": ["Cable"]},
+              {"id": 6, "tag": "p", "kids": ["Total: 5.00 EUR"]}
+            ]}]}"#;
+        let snap = Snapshot::from_json(json).unwrap();
+        assert_eq!(title_value(&snap), Ok(Value::Text("Cart".to_owned())));
+        let rows = table_value(&snap, Handle { frame: 0, node: 3 }).unwrap();
+        assert_eq!(
+            rows,
+            Value::List(vec![Value::Record(
+                [("Item".to_owned(), Value::Text("Cable".to_owned()))].into()
+            )])
+        );
+        assert!(table_value(&snap, Handle { frame: 0, node: 6 })
+            .unwrap_err()
+            .contains("not a table"));
+        let amount = amount_in(json).unwrap();
+        assert_eq!((amount.currency.as_str(), amount.value), ("EUR", 5.0));
+        assert_eq!(amount_in("{}"), None);
+    }
+
+    #[test]
+    fn resolves_many_targets_on_one_snapshot() {
+        let got = resolve_targets(
+            PAGE,
+            &[r#"button "Buy""#.to_owned(), "buton".to_owned()],
+            Purpose::Observe,
+        );
+        assert!(matches!(&got[0], TargetReport::Found { name, .. } if name == "Buy"));
+        assert!(matches!(&got[1], TargetReport::Failed { code, .. } if code == "bad-target"));
+        assert_eq!(resolve_targets("{}", &[], Purpose::Act).len(), 1);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 use bridle_dsl::diag::LineIndex;
 use bridle_dsl::{CheckOptions, Checked};
 use bridle_executor::audit::Completion;
-use bridle_executor::engine::StepRecord;
+use bridle_executor::engine::{RunError, StepRecord};
 use bridle_executor::policy::PolicyError;
 use bridle_executor::preview::{plan, verify_token, PlannedStep, TokenReport};
 use bridle_executor::replay::ReplayStore;
@@ -52,6 +52,15 @@ impl PolicyReport {
         PolicyReport {
             ok: true,
             message: String::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Refused for a reason that is not about a place in the file.
+    pub fn refused(message: String) -> Self {
+        PolicyReport {
+            ok: false,
+            message,
             diagnostics: Vec::new(),
         }
     }
@@ -146,6 +155,9 @@ pub struct ErrorReport {
     pub code: String,
     pub message: String,
     pub help: Option<String>,
+    /// For `not-found` and `ambiguous`: the elements the page offered, one line each, so
+    /// the planner can narrow its target. Empty otherwise.
+    pub candidates: Vec<String>,
 }
 
 /// How a run ended.
@@ -219,6 +231,11 @@ impl Preview {
         self.result
     }
 
+    /// Every step with its decision before the run (shown in the approval window).
+    pub fn plan(&self) -> &[PlannedStep] {
+        &self.result.plan
+    }
+
     /// The result of the run once executed: the preview's script, token and plan with what
     /// the engine reports.
     pub fn executed(&self, run: bridle_executor::engine::RunResult) -> RunResult {
@@ -227,6 +244,11 @@ impl Preview {
             value: serde_json::to_value(&run.value).unwrap_or_default(),
             error: run.error.map(|e| ErrorReport {
                 code: e.error.code().to_owned(),
+                candidates: match e.error {
+                    RunError::NotFound { candidates, .. }
+                    | RunError::Ambiguous { candidates, .. } => candidates,
+                    _ => Vec::new(),
+                },
                 message: e.message,
                 help: e.help,
             }),
@@ -245,6 +267,7 @@ impl Preview {
                 code: "audit-failed".to_owned(),
                 message: format!("the run could not be written to the audit log: {error}"),
                 help: Some("export the audit log from the options page and check it with `bridle audit verify`".to_owned()),
+                candidates: Vec::new(),
             }),
             ..self.result
         }
@@ -276,6 +299,7 @@ pub fn preview(
                         code: "script-invalid".to_owned(),
                         message: format!("the script does not check: {problems} problem(s)"),
                         help: Some("fix the problems listed in `script.diagnostics`".to_owned()),
+                        candidates: Vec::new(),
                     }),
                     script: script_report,
                     token: TokenReport {
@@ -311,6 +335,7 @@ pub fn preview(
                     "`plan` lists every step with its decision; `self.bridle.run` executes runs"
                         .to_owned(),
                 ),
+                candidates: Vec::new(),
             },
             Some(token.jti().to_owned()),
         ),
@@ -320,6 +345,7 @@ pub fn preview(
                 code: e.code().to_owned(),
                 message: e.to_string(),
                 help: Some(e.help().to_owned()),
+                candidates: Vec::new(),
             },
             None,
         ),

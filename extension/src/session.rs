@@ -4,8 +4,9 @@
 //! [`Todo`], and JavaScript's answer comes back as an [`Input`]. Targets are resolved and
 //! re-checked here on the snapshots JavaScript takes; JavaScript never decides.
 //!
-//! The machine's state lives in memory only: a run does not survive a service-worker restart
-//! yet (the engine's `MachineState` would allow it; storing it is not done).
+//! The machine's state lives in memory only: a run cut off by a service-worker restart is
+//! closed in the audit log as interrupted on the next start (`instance/interrupted.rs`), not
+//! resumed.
 
 use crate::instance::{Instance, Now};
 use crate::report::{self, Preview, RunResult};
@@ -14,7 +15,7 @@ use bridle_executor::audit::ContentHash;
 use bridle_executor::decide::{decide, Context};
 use bridle_executor::engine::{
     read_step, ActResult, Action, ApprovalChoice, ApprovalRequest, AuditCursor, AuditSink,
-    ChainSink, Clock, Effect, ElementState, HandoffChoice, JobResult, Machine, Query, Response,
+    ChainSink, Clock, Effect, ElementState, FillValue, HandoffChoice, Machine, Query, Response,
     RunInputs, Value, WaitFor,
 };
 use bridle_executor::page::{self, Handle, Purpose, ResolveError, Snapshot};
@@ -36,13 +37,24 @@ pub enum Todo {
     /// → [`Input::Acted`].
     Navigate { action: Action },
     /// Open the approval window → [`Input::Approval`].
-    Approve { request: Box<ApprovalRequest> },
+    Approve {
+        /// The step asked about (1-based, as in step records).
+        step: usize,
+        request: Box<ApprovalRequest>,
+    },
     /// Wait (`pause` or `idle`), at most `timeout_ms` → [`Input::Waited`].
     Wait { what: Box<WaitFor>, timeout_ms: u64 },
     /// A wait's condition did not hold on the last snapshot: wait for the page to change,
     /// snapshot again, or answer [`Input::Waited`] `false` once `timeout_ms` (counted from the
     /// first `wait-snapshot`) is over.
     WaitSnapshot { timeout_ms: u64 },
+    /// Send this job to the native host (`jobs::HOST_NAME`) with an `id` added, and answer
+    /// its final reply (`result`, `refused`, `error`; or `{kind: "unavailable", message}`
+    /// when no host answers) → [`Input::HostReply`].
+    Job {
+        step: usize,
+        request: Box<jobs::HostJob>,
+    },
     /// The run is over.
     Done { result: Box<RunResult> },
 }
@@ -68,6 +80,10 @@ pub enum Input {
     Waited {
         ok: bool,
     },
+    /// The native host's final reply to a [`Todo::Job`].
+    HostReply {
+        reply: serde_json::Value,
+    },
 }
 
 /// One run in progress.
@@ -81,6 +97,19 @@ pub struct Session {
     /// The element each step's target resolved to, for the re-check before acting.
     handles: BTreeMap<usize, Handle>,
     pending: Effect,
+    /// The vault values this run filled: removed from everything it writes or returns.
+    secrets: Vec<String>,
+    /// The run's token and script as received: a job step sends them to the native host,
+    /// which verifies the job's grant itself.
+    token_text: String,
+    script_text: String,
+}
+
+impl Session {
+    /// The run's plan preview: every step with its decision before the run.
+    pub fn plan(&self) -> &[bridle_executor::preview::PlannedStep] {
+        self.preview.plan()
+    }
 }
 
 /// Why a page cannot be read or acted on when no content script answers.
@@ -149,6 +178,9 @@ impl Instance {
                 step: 0,
                 text: String::new(),
             },
+            secrets: Vec::new(),
+            token_text: token.to_owned(),
+            script_text: script.to_owned(),
         };
         session.pending = session.machine.step(None);
         let todo = self.advance(&mut session, None, now);
@@ -183,7 +215,7 @@ impl Instance {
         };
         match (&effect, input) {
             (Effect::Done(result), _) => Err(Todo::Done {
-                result: Box::new(s.preview.executed((**result).clone())),
+                result: Box::new(s.preview.executed(redact::redact(&**result, &s.secrets))),
             }),
             (Effect::Decide { step, facts, read }, _) => {
                 let ctx = Context::new(&s.checked, &s.token, self.policy());
@@ -203,26 +235,37 @@ impl Instance {
                     clock: &clock,
                     cursor: &mut s.cursor,
                 };
-                Ok(match sink.write(event) {
+                Ok(match sink.write(&redact::redact(&**event, &s.secrets)) {
                     Ok(()) => Response::AuditWritten,
                     Err(message) => Response::AuditFailed { message },
                 })
             }
-            // Not supported by the extension yet: the page's amount reader, handoffs and
-            // the native host. Each answers as "none", which the engine handles safely.
-            (Effect::ReadAmount { .. }, _) => Ok(Response::Amount { amount: None }),
+            // The amount the page shows (crate::page::amount_in); none on a page that cannot
+            // be read, which the policy treats as unknown (it asks).
+            (Effect::ReadAmount { .. }, None) => Err(snapshot_todo()),
+            (Effect::ReadAmount { .. }, Some(Input::Snapshot { snapshot })) => {
+                Ok(Response::Amount {
+                    amount: crate::page::amount_in(&snapshot),
+                })
+            }
+            (Effect::ReadAmount { .. }, Some(Input::Blank | Input::Unreadable)) => {
+                Ok(Response::Amount { amount: None })
+            }
+            // Not supported by the extension yet: handoffs, which abort (the engine handles
+            // that safely).
             (Effect::Note { .. }, _) => Ok(Response::Noted),
             (Effect::Handoff { .. }, _) => Ok(Response::Handoff {
                 choice: HandoffChoice::Abort,
             }),
-            (Effect::Job { .. }, _) => Ok(Response::JobDone {
-                result: JobResult {
-                    ok: false,
-                    output: String::new(),
-                    error: Some("no native host is connected".to_owned()),
-                },
+            (Effect::Job { step, job }, None) => Err(Todo::Job {
+                step: *step,
+                request: Box::new(jobs::host_job(job, &s.token_text, &s.script_text)),
             }),
-            (Effect::Approve { request, .. }, None) => Err(Todo::Approve {
+            (Effect::Job { .. }, Some(Input::HostReply { reply })) => Ok(Response::JobDone {
+                result: jobs::job_result(&reply),
+            }),
+            (Effect::Approve { step, request }, None) => Err(Todo::Approve {
+                step: *step,
                 request: request.clone(),
             }),
             (Effect::Approve { .. }, Some(Input::Approval { choice })) => {
@@ -277,7 +320,9 @@ impl Instance {
             (Effect::Observe { query, .. }, Some(Input::Snapshot { snapshot })) => {
                 Ok(match Snapshot::from_json(&snapshot) {
                     Ok(snap) => match observe(&snap, query) {
-                        Ok(value) => Response::Value { value },
+                        Ok(value) => Response::Value {
+                            value: redact::redact(&value, &s.secrets),
+                        },
                         Err(message) => Response::Failed { message },
                     },
                     Err(e) => Response::Failed {
@@ -318,14 +363,30 @@ impl Instance {
                 },
                 Some(Input::Snapshot { snapshot }),
             ) => {
-                if let Action::Fill {
-                    value: bridle_executor::engine::FillValue::Secret { .. },
-                } = action
-                {
-                    return Ok(refused(
-                        "secrets cannot be filled: there is no local vault yet".to_owned(),
-                    ));
-                }
+                // A secret is looked up at the moment of the fill; only its entry name is in
+                // the engine, the audit log and the result.
+                let action = match action {
+                    Action::Fill {
+                        value: FillValue::Secret { entry, .. },
+                    } => match self.vault.get(entry) {
+                        Some(secret) => {
+                            if !s.secrets.iter().any(|known| known == secret) {
+                                s.secrets.push(secret.to_owned());
+                            }
+                            Action::Fill {
+                                value: FillValue::Text {
+                                    text: secret.to_owned(),
+                                },
+                            }
+                        }
+                        None => {
+                            return Ok(refused(format!(
+                                "the vault has no entry `{entry}`: add it on the options page"
+                            )))
+                        }
+                    },
+                    other => other.clone(),
+                };
                 let (Some(handle), Some(expected)) = (s.handles.get(step), expect_fingerprint)
                 else {
                     return Ok(refused(
@@ -339,7 +400,7 @@ impl Instance {
                 match page::recheck(&snap, *handle, expected, Purpose::Act) {
                     Ok(_) => Err(Todo::Act {
                         handle: *handle,
-                        action: action.clone(),
+                        action,
                     }),
                     Err(e) => Ok(refused(format!("{}: {e}", e.code()))),
                 }
@@ -577,8 +638,11 @@ fn observe(snap: &Snapshot, query: &Query) -> Result<Value, String> {
         Query::Visible { target } => Ok(Value::Bool(
             page::resolve(snap, target, Purpose::Observe).is_ok_and(|r| r.visible),
         )),
-        Query::Title => Err("the page's title is not read by the extension yet".to_owned()),
-        Query::Table { .. } => Err("tables are not read by the extension yet".to_owned()),
+        Query::Title => crate::page::title_value(snap),
+        Query::Table {
+            target,
+            fingerprint,
+        } => crate::page::table_value(snap, element(target, fingerprint)?),
     }
 }
 
@@ -598,6 +662,13 @@ fn wait_met(snap: &Snapshot, what: &WaitFor) -> bool {
         WaitFor::Idle | WaitFor::Pause => true,
     }
 }
+
+pub mod jobs;
+/// The navigation guard (`Instance::guard_navigation`): a child module, so it can stop the
+/// run's machine.
+pub mod navguard;
+mod progress;
+mod redact;
 
 #[cfg(test)]
 mod tests;

@@ -5,8 +5,9 @@
 // Chrome's service worker cannot use dynamic import() nor top-level await: the wasm-bindgen
 // glue is imported statically and compiled at the top level; every call waits for it.
 
-import init, { Executor, describePage, resolveTarget } from "bridle-wasm";
-import { answer, pendingRequest, watchClosedWindows } from "./approval";
+import init, { Executor, describePage, resolveTarget, resolveTargets } from "bridle-wasm";
+import { answer, pendingRequest, setApprovalTimeout, watchClosedWindows } from "./approval";
+import { BROWSER, keepAwakeWhile, openOptionsOnTemporaryInstall } from "./compat";
 import {
   CONTENT_PROTOCOL,
   parseMessage,
@@ -17,7 +18,10 @@ import {
   type Reply,
   type WireFrame,
 } from "./messages";
+import type { NavEvent } from "./navguard";
+import { BusyError, connectPlanners, plannerStatus, type ChannelHost, type PairedPlanner, type RunObserver } from "./planner";
 import { drive, type Input, type Todo } from "./run";
+import { gatherTab, pageChanged, type SnapshotQuery, type SourceFrame } from "./snapshot";
 import { readState, restrictToExtension, writeState, type StoredState } from "./storage";
 import {
   BridlePolicyError,
@@ -27,6 +31,9 @@ import {
   type StartupTiming,
   type TargetReport,
   type DescribedElement,
+  type PlannedStep,
+  type RunResult,
+  type StepRecord,
 } from "./types";
 
 declare global {
@@ -103,6 +110,86 @@ function requireText(name: string, value: unknown): string {
   return value;
 }
 
+/** Whether a run is in progress or waiting for its turn: one at a time per instance. */
+let runsInFlight = 0;
+
+/**
+ * Runs a script to its end: `self.bridle.run`, and each `run` from a planner (with an
+ * `observer` for its progress reports and a `signal` to cancel it). Call inside `serial`.
+ */
+async function runScript(
+  script: string,
+  token: string,
+  observer?: RunObserver,
+  signal?: AbortSignal,
+): Promise<RunResult> {
+  runsInFlight += 1;
+  try {
+    const state = await current();
+    const first = state.executor.startRun(script, token, Date.now()) as Todo;
+    // The token's use and the run's audit entries are stored before anything acts.
+    await save(state, {});
+    if (first.todo === "done") return first.result;
+    const plan = state.executor.runPlan() as PlannedStep[];
+    observer?.started(plan);
+    // Progress for the planner: the step records not reported yet, and approvals asked.
+    let reported = 0;
+    const report = (todo: Todo): Todo => {
+      if (observer === undefined) return todo;
+      const records = (todo.todo === "done" ? todo.result.steps.slice(reported) : state.executor.stepRecords(reported)) as StepRecord[];
+      for (const record of records) observer.step(record);
+      reported += records.length;
+      if (todo.todo === "approve") observer.approvalWaiting(todo.step, todo.request.text);
+      return todo;
+    };
+    // The run's own tab: the script's pages load there, and it stays open afterwards.
+    // A normal window of its own: a tab opened while an approval popup has the focus can
+    // stay `unloaded`.
+    const win = await chrome.windows.create({ url: "about:blank", type: "normal", focused: true });
+    const tab = win?.tabs?.[0];
+    if (tab?.id === undefined) throw new Error("the run's tab could not be opened");
+    return await drive(
+      {
+        step: async (input: Input) => {
+          // A cancelled run ends at the next step boundary, whatever the answer was: the
+          // engine records the step in progress as cancelled.
+          const todo = (
+            signal?.aborted === true ? state.executor.cancelRun(Date.now()) : state.executor.stepRun(input, Date.now())
+          ) as Todo;
+          await save(state, {});
+          return report(todo);
+        },
+        snapshot: (tabId: number, query: SnapshotQuery) => snapshotTab(tabId, query),
+        guard: async (event: NavEvent) => {
+          const stopped = state.executor.guardNavigation(event, Date.now()) as Todo | null;
+          if (stopped !== null) await save(state, {});
+          return stopped === null ? null : report(stopped);
+        },
+        plan,
+        cancelled: signal,
+      },
+      tab.id,
+      report(first),
+    );
+  } finally {
+    runsInFlight -= 1;
+  }
+}
+
+/** The planner channel's view of this service worker. */
+const channelHost: ChannelHost = {
+  hello: () => serial(async () => (await current()).executor.hello(BROWSER)),
+  planners: () => serial(async () => (await current()).executor.planners() as PairedPlanner[]),
+  run: (script, token, observer, signal) => {
+    if (runsInFlight > 0) return Promise.reject(new BusyError("a run is in progress"));
+    // Counted from now, not from when the queue reaches it: a second run is refused at once.
+    runsInFlight += 1;
+    return serial(() => runScript(script, token, observer, signal)).finally(() => {
+      runsInFlight -= 1;
+    });
+  },
+};
+
 const api: BridleApi = {
   instanceId: () => serial(async () => (await current()).executor.instanceId()),
 
@@ -113,36 +200,12 @@ const api: BridleApi = {
       const report = state.executor.setPolicy(text, Date.now()) as PolicyReport;
       if (!report.ok) throw new BridlePolicyError(report);
       await save(state, { policy: text });
+      // Planners added or removed: dial the new ones, hang up on the removed.
+      void connectPlanners(channelHost);
     }),
 
   run: (script: string, token: string) =>
-    serial(async () => {
-      const scriptText = requireText("script", script);
-      const tokenText = requireText("token", token);
-      const state = await current();
-      const first = state.executor.startRun(scriptText, tokenText, Date.now()) as Todo;
-      // The token's use and the run's audit entries are stored before anything acts.
-      await save(state, {});
-      if (first.todo === "done") return first.result;
-      // The run's own tab: the script's pages load there, and it stays open afterwards.
-      // A normal window of its own: a tab opened while an approval popup has the focus can
-      // stay `unloaded`.
-      const win = await chrome.windows.create({ url: "about:blank", type: "normal", focused: true });
-      const tab = win?.tabs?.[0];
-      if (tab?.id === undefined) throw new Error("the run's tab could not be opened");
-      return drive(
-        {
-          step: async (input: Input) => {
-            const todo = state.executor.stepRun(input, Date.now()) as Todo;
-            await save(state, {});
-            return todo;
-          },
-          snapshot: (tabId: number) => snapshotTab(tabId),
-        },
-        tab.id,
-        first,
-      );
-    }),
+    serial(() => runScript(requireText("script", script), requireText("token", token))),
 
   auditLog: () => serial(async () => (await current()).auditLog),
 };
@@ -158,16 +221,28 @@ Object.defineProperty(globalThis, "bridle", {
 const SNAPSHOT_TIMEOUT_MS = 10_000;
 
 /** Snapshot requests waiting for their content script's `snapshot` message, by request id. */
-const pendingSnapshots = new Map<string, { tabId: number; frameId: number; done: (frame: object) => void }>();
+const pendingSnapshots = new Map<string, { tabId: number; frameId: number; done: (frame: SourceFrame) => void }>();
+
+/** Every frame's snapshot of tab `tabId` as `{"frames": [...]}` JSON, top frame first, the
+ * frames joined by the browser's frame ids (ts/snapshot.ts). */
+function snapshotTab(tabId: number, query: SnapshotQuery = { css: [], hits: true }): Promise<string> {
+  return gatherTab(tabId, (tab, frame) => snapshotFrame(tab, frame, query));
+}
 
 /**
  * Asks the content script of `frameId` (0: the top frame) in `tabId` for its snapshot. The
  * answer comes back as a `snapshot` message; its frame id, origin and URL are taken from the
- * browser's sender record, never from the page. Resolves to `{"frames": [frame]}` as JSON.
+ * browser's sender record, never from the page.
  */
-async function snapshotTab(tabId: number, frameId = 0): Promise<string> {
-  const request: SnapshotRequest = { kind: "snapshot-request", protocol: CONTENT_PROTOCOL, request: crypto.randomUUID() };
-  const frame = new Promise<object>((resolve, reject) => {
+async function snapshotFrame(tabId: number, frameId: number, query: SnapshotQuery): Promise<SourceFrame> {
+  const request: SnapshotRequest = {
+    kind: "snapshot-request",
+    protocol: CONTENT_PROTOCOL,
+    request: crypto.randomUUID(),
+    css: query.css,
+    hits: query.hits,
+  };
+  const frame = new Promise<SourceFrame>((resolve, reject) => {
     const timer = setTimeout(() => {
       pendingSnapshots.delete(request.request);
       reject(new Error(`no snapshot from frame ${frameId} of tab ${tabId}`));
@@ -187,7 +262,7 @@ async function snapshotTab(tabId: number, frameId = 0): Promise<string> {
     pendingSnapshots.delete(request.request);
     throw error;
   }
-  return JSON.stringify({ frames: [await frame] });
+  return frame;
 }
 
 /** Completes the pending request a `snapshot` message answers, when the sender is the very
@@ -214,9 +289,16 @@ const testApi: BridleTestApi = {
     await wasmReady;
     return resolveTarget(requireText("snapshot", snapshot), requireText("target", target), purpose) as TargetReport;
   },
+  resolveTargets: async (snapshot: string, targets: string[], purpose: "act" | "observe") => {
+    await wasmReady;
+    return resolveTargets(requireText("snapshot", snapshot), targets.map((t) => requireText("target", t)), purpose) as TargetReport[];
+  },
   describePage: async (snapshot: string) => {
     await wasmReady;
     return describePage(requireText("snapshot", snapshot)) as DescribedElement[];
+  },
+  setApprovalTimeout: async (ms: number | null) => {
+    setApprovalTimeout(ms);
   },
 };
 
@@ -230,7 +312,16 @@ Object.defineProperty(globalThis, "bridleTest", {
 async function optionsState(): Promise<OptionsState> {
   const state = await current();
   const got: Record<string, unknown> = await chrome.storage.session.get("startup");
+  const status = new Map(plannerStatus().map((p) => [`${p.name} ${p.endpoint}`, p.connected]));
+  const planners = (state.executor.planners() as PairedPlanner[]).map((p) => ({
+    name: p.name,
+    kid: p.kid,
+    endpoint: p.endpoint,
+    connected: status.get(`${p.name} ${p.endpoint}`) ?? false,
+  }));
   return {
+    planners,
+    vault: state.executor.vaultNames() as string[],
     instanceId: state.executor.instanceId(),
     publicKey: state.executor.publicKey(),
     policy: state.executor.policyText(),
@@ -262,8 +353,43 @@ async function handle(
         }
         throw error;
       }
+    case "planner-pair":
+    case "planner-unpair": {
+      const report = await serial(async () => {
+        const state = await current();
+        const got = (
+          message.kind === "planner-pair"
+            ? state.executor.pairPlanner(message.pairing, Date.now())
+            : state.executor.unpairPlanner(message.name, Date.now())
+        ) as PolicyReport;
+        if (got.ok) await save(state, { policy: state.executor.policyText() });
+        return got;
+      });
+      if (report.ok) void connectPlanners(channelHost);
+      return { ok: true, accepted: report.ok, message: report.message };
+    }
+    case "vault-set":
+    case "vault-remove": {
+      const change = message;
+      return serial(async () => {
+        const state = await current();
+        let problem = "";
+        try {
+          if (change.kind === "vault-set") state.executor.vaultSet(change.name, change.value);
+          else if (!state.executor.vaultRemove(change.name)) problem = `the vault has no entry ${change.name}`;
+        } catch (error) {
+          problem = error instanceof Error ? error.message : String(error);
+        }
+        if (problem === "") await save(state, { vault: state.executor.vaultJson() });
+        return { ok: true, accepted: problem === "", message: problem };
+      });
+    }
     case "snapshot":
       if (!snapshotArrived(message.request, message.frame, sender)) throw new Error("no such request");
+      return { ok: true };
+    case "page-changed":
+      // Only wakes a wait, which then reads the page again: nothing is believed from it.
+      if (sender.tab?.id !== undefined) pageChanged(sender.tab.id);
       return { ok: true };
   }
 }
@@ -285,6 +411,24 @@ chrome.runtime.onMessage.addListener((raw: unknown, sender, sendResponse) => {
 });
 
 watchClosedWindows();
+openOptionsOnTemporaryInstall();
+// A run waiting for approval makes no extension call, and Firefox stops an idle event page even
+// with a planner's WebSocket open (measured; docs/browsers.md): keep the background awake while
+// a run is in flight or a planner is connected. A disconnected one is redialled by the alarm.
+keepAwakeWhile(() => runsInFlight > 0 || plannerStatus().some((p) => p.connected));
+
+// The planner channel: dial the paired planners now, and again on an alarm, which also starts
+// the service worker again after the browser stopped it (listeners are registered at the top
+// level so that the alarm wakes this worker). 30 s is the shortest period browsers honour.
+const PLANNER_ALARM = "bridle-planners";
+void chrome.alarms.create(PLANNER_ALARM, { periodInMinutes: 0.5 });
+chrome.alarms.onAlarm.addListener((alarm) => {
+  if (alarm.name === PLANNER_ALARM) void connectPlanners(channelHost).catch(logPlannerError);
+});
+function logPlannerError(error: unknown): void {
+  console.error("bridle: the planner connections failed:", error);
+}
+void connectPlanners(channelHost).catch(logPlannerError);
 
 // Load at once rather than on the first call, and record how long the start took.
 void Promise.all([wasmReady, current()])

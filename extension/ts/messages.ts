@@ -24,8 +24,19 @@ export type Message =
   | { kind: "options-get" }
   /** Options page → service worker: replace the policy. */
   | { kind: "policy-set"; toml: string }
+  /** Options page → service worker: pair a planner (written into the policy). */
+  | { kind: "planner-pair"; pairing: PairingFields }
+  /** Options page → service worker: remove the planner named `name` from the policy. */
+  | { kind: "planner-unpair"; name: string }
+  /** Options page → service worker: add or replace a vault entry. */
+  | { kind: "vault-set"; name: string; value: string }
+  /** Options page → service worker: remove a vault entry. */
+  | { kind: "vault-remove"; name: string }
   /** Content script → service worker: its frame's snapshot, answering `request`. */
-  | { kind: "snapshot"; protocol: number; request: string; frame: WireFrame };
+  | { kind: "snapshot"; protocol: number; request: string; frame: WireFrame }
+  /** Content script → service worker: its frame changed since its last snapshot (sent once
+   * per snapshot; waits re-read the page on it). */
+  | { kind: "page-changed"; protocol: number };
 
 export type MessageKind = Message["kind"];
 
@@ -35,7 +46,12 @@ export interface Replies {
   "approval-answer": { ok: true; accepted: boolean };
   "options-get": { ok: true; state: OptionsState };
   "policy-set": { ok: true; accepted: boolean; message: string };
+  "planner-pair": { ok: true; accepted: boolean; message: string };
+  "planner-unpair": { ok: true; accepted: boolean; message: string };
+  "vault-set": { ok: true; accepted: boolean; message: string };
+  "vault-remove": { ok: true; accepted: boolean; message: string };
   snapshot: { ok: true };
+  "page-changed": { ok: true };
 }
 
 /** Sent instead of a reply when a message is refused or fails. */
@@ -46,7 +62,40 @@ export interface Failure {
 
 export type Reply<K extends MessageKind> = Replies[K] | Failure;
 
+/** A planner to pair: what a `bridle-pair:…` string holds (`protocol::Pairing`). */
+export interface PairingFields {
+  v: 1;
+  name: string;
+  kid: string;
+  public_key: string;
+  endpoint: string;
+  max_ttl: string;
+}
+
+const PAIRING_KEYS = ["v", "name", "kid", "public_key", "endpoint", "max_ttl"] as const;
+
+/** Whether `raw` has exactly the pairing's fields, each short text (Rust checks the values). */
+function isPairing(raw: unknown): raw is PairingFields {
+  return (
+    isRecord(raw) &&
+    hasExactKeys(raw, [...PAIRING_KEYS]) &&
+    raw["v"] === 1 &&
+    PAIRING_KEYS.slice(1).every((key) => isText(raw[key], MAX_ID_CHARS * 4))
+  );
+}
+
+/** A paired planner and whether its connection is open, for the options page. */
+export interface PlannerState {
+  name: string;
+  kid: string;
+  endpoint: string | null;
+  connected: boolean;
+}
+
 export interface OptionsState {
+  planners: PlannerState[];
+  /** The vault's entry names; values are never sent to pages. */
+  vault: string[];
   instanceId: string;
   publicKey: string;
   policy: string;
@@ -67,6 +116,10 @@ export const SNAPSHOT_LIMITS = {
   MAX_TAG_CHARS: 64,
   MAX_VALUE_CHARS: 2_048,
   MAX_COORD: 33_554_432,
+  /** `MAX_FRAMES`: frames of one page (and so child frames of one frame). */
+  MAX_FRAMES: 64,
+  MAX_CSS_SELECTORS: 16,
+  MAX_SELECTOR_CHARS: 1_024,
   /** `MAX_MESSAGE_BYTES`: the snapshot's JSON text. */
   MAX_MESSAGE_BYTES: 16 * 1024 * 1024,
 } as const;
@@ -97,13 +150,24 @@ export interface WireNode {
 }
 
 /** A frame as the content script sends it: no `id`, `origin`, `url` (the browser says those)
- * and no `parent`/`owner` yet (iframes come with the frame-joining protocol). */
+ * and no `parent`/`owner`: the service worker joins frames from `children`, the browser's
+ * frame id (`chrome.runtime.getFrameId`) of each element holding a child frame. */
 export interface WireFrame {
   root: number;
   scroll: [number, number];
   viewport: [number, number];
   truncated: boolean;
   nodes: WireNode[];
+  /** `document.title`, whitespace collapsed. */
+  title: string;
+  /** `[node id, token]` for each `<iframe>`, `<frame>`, `<object>` whose document's
+   * content script said hello with that token (the frame-joining protocol). */
+  children: [number, string][];
+  /** This document's own token, which its parent reports for the element holding it. */
+  token: string;
+  /** The asked CSS selectors' matches among the nodes sent, in document order; a selector
+   * the browser refused is left out. */
+  css: Record<string, number[]>;
 }
 
 /** Service worker → content script (chrome.tabs.sendMessage): send your frame's snapshot as a
@@ -112,6 +176,10 @@ export interface SnapshotRequest {
   kind: "snapshot-request";
   protocol: number;
   request: string;
+  /** CSS selectors to evaluate in the frame (`css "…"` targets, docs/snapshot.md). */
+  css: string[];
+  /** Whether to hit-test the elements (for a step that acts). */
+  hits: boolean;
 }
 
 /** The single primitive the engine authorised (`Action` of executor/src/engine/effect.rs, the
@@ -157,12 +225,26 @@ function isPair(value: unknown): value is [number, number] {
  * (`Snapshot::from_json`), which refuses unknown fields and anything past a limit.
  */
 function isWireFrame(value: unknown): value is WireFrame {
-  if (!isRecord(value) || !hasExactKeys(value, ["root", "scroll", "viewport", "truncated", "nodes"])) {
+  if (
+    !isRecord(value) ||
+    !hasExactKeys(value, ["root", "scroll", "viewport", "truncated", "nodes", "title", "children", "token", "css"])
+  ) {
     return false;
   }
   const nodes = value["nodes"];
+  const children = value["children"];
   return (
     typeof value["root"] === "number" &&
+    isText(value["title"], SNAPSHOT_LIMITS.MAX_TEXT_CHARS) &&
+    Array.isArray(children) &&
+    children.length <= SNAPSHOT_LIMITS.MAX_FRAMES &&
+    children.every(
+      (c) => Array.isArray(c) && c.length === 2 && Number.isSafeInteger(c[0]) && c[0] >= 0 && isId(c[1]),
+    ) &&
+    isId(value["token"]) &&
+    isRecord(value["css"]) &&
+    isSelectors(Object.keys(value["css"])) &&
+    Object.values(value["css"]).every((ids) => Array.isArray(ids) && ids.length <= SNAPSHOT_LIMITS.MAX_NODES) &&
     isPair(value["scroll"]) &&
     isPair(value["viewport"]) &&
     typeof value["truncated"] === "boolean" &&
@@ -228,12 +310,23 @@ export function parseContentRequest(raw: unknown): ContentRequest | null {
     return { kind: "act-request", protocol: CONTENT_PROTOCOL, node: raw["node"], action: raw["action"] };
   }
   return isRecord(raw) &&
-    hasExactKeys(raw, ["kind", "protocol", "request"]) &&
+    hasExactKeys(raw, ["kind", "protocol", "request", "css", "hits"]) &&
     raw["kind"] === "snapshot-request" &&
     raw["protocol"] === CONTENT_PROTOCOL &&
-    isId(raw["request"])
-    ? { kind: "snapshot-request", protocol: CONTENT_PROTOCOL, request: raw["request"] }
+    isId(raw["request"]) &&
+    isSelectors(raw["css"]) &&
+    typeof raw["hits"] === "boolean"
+    ? { kind: "snapshot-request", protocol: CONTENT_PROTOCOL, request: raw["request"], css: raw["css"], hits: raw["hits"] }
     : null;
+}
+
+/** At most `MAX_CSS_SELECTORS` selectors of at most `MAX_SELECTOR_CHARS` each. */
+function isSelectors(value: unknown): value is string[] {
+  return (
+    Array.isArray(value) &&
+    value.length <= SNAPSHOT_LIMITS.MAX_CSS_SELECTORS &&
+    value.every((v) => isText(v, SNAPSHOT_LIMITS.MAX_SELECTOR_CHARS))
+  );
 }
 
 const CHOICES: readonly ApprovalChoice[] = ["once", "script", "deny"];
@@ -284,6 +377,22 @@ export function parseMessage(raw: unknown): Message | null {
       return hasExactKeys(raw, ["kind", "toml"]) && isText(raw["toml"], MAX_TEXT_CHARS)
         ? { kind: "policy-set", toml: raw["toml"] }
         : null;
+    case "planner-pair":
+      return hasExactKeys(raw, ["kind", "pairing"]) && isPairing(raw["pairing"])
+        ? { kind: "planner-pair", pairing: raw["pairing"] }
+        : null;
+    case "planner-unpair":
+      return hasExactKeys(raw, ["kind", "name"]) && isText(raw["name"], MAX_ID_CHARS)
+        ? { kind: "planner-unpair", name: raw["name"] }
+        : null;
+    case "vault-set":
+      return hasExactKeys(raw, ["kind", "name", "value"]) && isText(raw["name"], MAX_ID_CHARS) && isText(raw["value"], 4096)
+        ? { kind: "vault-set", name: raw["name"], value: raw["value"] }
+        : null;
+    case "vault-remove":
+      return hasExactKeys(raw, ["kind", "name"]) && isText(raw["name"], MAX_ID_CHARS)
+        ? { kind: "vault-remove", name: raw["name"] }
+        : null;
     case "snapshot": {
       const frame = raw["frame"];
       return hasExactKeys(raw, ["kind", "protocol", "request", "frame"]) &&
@@ -293,6 +402,10 @@ export function parseMessage(raw: unknown): Message | null {
         ? { kind: "snapshot", protocol: CONTENT_PROTOCOL, request: raw["request"], frame }
         : null;
     }
+    case "page-changed":
+      return hasExactKeys(raw, ["kind", "protocol"]) && raw["protocol"] === CONTENT_PROTOCOL
+        ? { kind: "page-changed", protocol: CONTENT_PROTOCOL }
+        : null;
     default:
       return null;
   }
@@ -304,7 +417,12 @@ const PAGE_OF: Record<MessageKind, string | null> = {
   "approval-answer": "popup.html",
   "options-get": "options.html",
   "policy-set": "options.html",
+  "planner-pair": "options.html",
+  "planner-unpair": "options.html",
+  "vault-set": "options.html",
+  "vault-remove": "options.html",
   snapshot: null,
+  "page-changed": null,
 };
 
 /** The minimal view of `chrome.runtime.MessageSender` the check needs. */

@@ -23,6 +23,31 @@ function render(request: ApprovalRequest): void {
   byId("risk", HTMLElement).textContent = request.risk;
   fillList(byId("reasons", HTMLUListElement), request.reasons);
   byId("goal", HTMLElement).textContent = request.goal;
+  const job = request.job;
+  byId("job", HTMLElement).hidden = job === null;
+  if (job !== null) {
+    const limits = [
+      job.timeout_ms === null ? "default time limit" : `at most ${job.timeout_ms / 1000} s`,
+      job.memory_bytes === null ? "default memory" : `at most ${Math.round(job.memory_bytes / 1048576)} MiB`,
+    ];
+    byId("job-runtime", HTMLElement).textContent = `${job.runtime} in a ${job.sandbox} sandbox, ${limits.join(", ")}`;
+    byId("job-digest", HTMLElement).textContent = job.code_digest;
+    const more = job.lines > job.first_lines.length ? `\n… (${job.lines - job.first_lines.length} more lines)` : "";
+    byId("job-code", HTMLElement).textContent = job.first_lines.join("\n") + more;
+  }
+  const plan = byId("plan", HTMLOListElement);
+  plan.replaceChildren(
+    ...request.plan.map((line) => {
+      const item = document.createElement("li");
+      item.value = line.index;
+      item.textContent = `${line.text} — ${line.decision} (${line.risk} risk)`;
+      if (line.index === request.index) {
+        item.setAttribute("aria-current", "step");
+        item.textContent += " ← this step";
+      }
+      return item;
+    }),
+  );
   byId("details", HTMLElement).hidden = false;
 }
 

@@ -4,13 +4,16 @@
 // fingerprint re-check all happen in Rust. The run's state is in memory only: a service-worker
 // restart in the middle of a run loses it (resuming is not built yet).
 
+import { runHostJob } from "./jobs";
 import { requestApproval } from "./approval";
 import { CONTENT_PROTOCOL, parseActReport, type ActAction, type ActReport, type ActRequest } from "./messages";
-import type { ApprovalRequest, RunResult } from "./types";
+import { guarded, watchNavigation, type NavEvent } from "./navguard";
+import { snapshotQuery, waitForChange, type SnapshotQuery } from "./snapshot";
+import type { ApprovalRequest, JobSummary, PlannedStep, RunResult } from "./types";
 
 /** How long a navigation may take to load. */
 const LOAD_TIMEOUT_MS = 30_000;
-/** How often a wait re-reads the page while its condition does not hold. */
+/** How often a load is re-checked, and a content script that is not ready yet asked again. */
 const WAIT_POLL_MS = 100;
 /** How long a page has to get its content script ready after loading. */
 const CONTENT_READY_MS = 5_000;
@@ -23,6 +26,7 @@ interface Handle {
 
 /** The engine's approval request (`ApprovalRequest` of executor/src/engine/effect.rs). */
 interface EngineApproval {
+  step: number;
   text: string;
   origin: string | null;
   url: string | null;
@@ -33,6 +37,7 @@ interface EngineApproval {
   reasons: { text: string }[];
   message: string | null;
   planner_goal: string;
+  job?: JobSummary | null;
 }
 
 /** What the executor asks for next (`session::Todo`). */
@@ -40,9 +45,10 @@ export type Todo =
   | { todo: "snapshot"; effect: unknown }
   | { todo: "act"; handle: Handle; action: ActAction }
   | { todo: "navigate"; action: { type: "navigate"; url: string } | { type: "back" | "forward" | "reload" } }
-  | { todo: "approve"; request: EngineApproval }
+  | { todo: "approve"; step: number; request: EngineApproval }
   | { todo: "wait"; what: { kind: string }; timeout_ms: number }
   | { todo: "wait-snapshot"; timeout_ms: number }
+  | { todo: "job"; step: number; request: { timeout_ms?: number | null } }
   | { todo: "done"; result: RunResult };
 
 /** The answer to a todo (`session::Input`). */
@@ -52,14 +58,24 @@ export type Input =
   | { input: "unreadable" }
   | { input: "acted"; result: ActReport }
   | { input: "approval"; choice: string }
-  | { input: "waited"; ok: boolean };
+  | { input: "waited"; ok: boolean }
+  | { input: "host-reply"; reply: object };
 
 /** What the loop needs from the service worker. */
 export interface RunHost {
   /** Feeds the answer to the executor (and saves its audit lines); the next todo. */
   step(input: Input): Promise<Todo>;
-  /** The top frame's snapshot of the tab, as JSON. */
-  snapshot(tabId: number): Promise<string>;
+  /** Every frame's snapshot of the tab, with the matches of the `css` selectors and hit
+   * tests when asked, as JSON. */
+  snapshot(tabId: number, query: SnapshotQuery): Promise<string>;
+  /** Hands a navigation event to the executor's guard (and saves its audit lines): null
+   * when allowed, else the `done` of the run it stopped. */
+  guard(event: NavEvent): Promise<Todo | null>;
+  /** The run's plan preview, shown in approval windows. */
+  plan: PlannedStep[];
+  /** Aborted when the run is cancelled (by its planner): an approval window waiting is
+   * withdrawn, and `step` ends the run. */
+  cancelled?: AbortSignal | undefined;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -105,6 +121,24 @@ function loaded(tabId: number): { done: Promise<boolean>; cancel: () => void } {
   return { done, cancel };
 }
 
+/** How long a tab may stay `unloaded` after a navigation before it is asked again. */
+const UNLOADED_RETRY_MS = 1_000;
+
+/** Chrome sometimes drops the first navigation of a new window's tab and leaves the tab
+ * `unloaded` (seen in about one run in five in headless Chromium, whatever the focus): while
+ * the load has not finished and the tab is still `unloaded`, the navigation is asked again. */
+async function retryWhileUnloaded(tabId: number, url: string, finished: Promise<boolean>): Promise<void> {
+  let over = false;
+  void finished.then(() => (over = true));
+  while (!over) {
+    await sleep(UNLOADED_RETRY_MS);
+    if (over) return;
+    const tab = await chrome.tabs.get(tabId).catch(() => null);
+    if (tab === null) return;
+    if (tab.status === "unloaded") await chrome.tabs.update(tabId, { url, active: true }).catch(() => undefined);
+  }
+}
+
 /** A navigation of the run's tab, waiting for its load. */
 async function navigate(tabId: number, action: Extract<Todo, { todo: "navigate" }>["action"]): Promise<ActReport> {
   const load = loaded(tabId);
@@ -113,6 +147,7 @@ async function navigate(tabId: number, action: Extract<Todo, { todo: "navigate" 
       case "navigate":
         // Active: Chrome leaves a background tab it has not shown yet `unloaded`.
         await chrome.tabs.update(tabId, { url: action.url, active: true });
+        void retryWhileUnloaded(tabId, action.url, load.done);
         break;
       case "back":
         await chrome.tabs.goBack(tabId);
@@ -135,8 +170,10 @@ async function navigate(tabId: number, action: Extract<Todo, { todo: "navigate" 
 }
 
 /** The approval window's view of the engine's request. */
-function approvalView(r: EngineApproval): ApprovalRequest {
+function approvalView(r: EngineApproval, plan: PlannedStep[]): ApprovalRequest {
   return {
+    index: r.step,
+    plan: plan.map((p) => ({ index: p.index, text: p.text, decision: p.decision, risk: p.risk })),
     origin: r.origin ?? r.url ?? "unknown",
     step: r.message === null ? r.text : `${r.text} — ${r.message}`,
     role: r.element?.role ?? null,
@@ -146,6 +183,7 @@ function approvalView(r: EngineApproval): ApprovalRequest {
     risk: r.risk,
     reasons: r.reasons.map((reason) => reason.text),
     goal: r.planner_goal,
+    job: r.job ?? null,
   };
 }
 
@@ -153,7 +191,12 @@ function approvalView(r: EngineApproval): ApprovalRequest {
 export async function drive(host: RunHost, tabId: number, first: Todo): Promise<RunResult> {
   let todo = first;
   let navigated = false;
+  // Every navigation of the tab (and of tabs it opens) goes to the executor's guard: between
+  // todos, and while an approval or a pause is waiting.
+  const watch = watchNavigation(tabId);
+  const check = (event: NavEvent): Promise<Todo | null> => host.guard(event);
   let waitDeadline: number | null = null;
+  let query: SnapshotQuery = { css: [], hits: true };
 
   // A fresh snapshot; "blank" before the first navigation, "unreadable" when no content
   // script answers (an error page).
@@ -162,7 +205,7 @@ export async function drive(host: RunHost, tabId: number, first: Todo): Promise<
     const until = Date.now() + CONTENT_READY_MS;
     for (;;) {
       try {
-        return { input: "snapshot", snapshot: await host.snapshot(tabId) };
+        return { input: "snapshot", snapshot: await host.snapshot(tabId, query) };
       } catch {
         // The content script of a page that just loaded may not listen yet.
         if (Date.now() > until) return { input: "unreadable" };
@@ -171,63 +214,102 @@ export async function drive(host: RunHost, tabId: number, first: Todo): Promise<
     }
   };
 
-  for (;;) {
-    let input: Input;
-    switch (todo.todo) {
-      case "done":
-        return todo.result;
-      case "snapshot":
-        input = await snapshotInput();
-        break;
-      case "act": {
-        const request: ActRequest = {
-          kind: "act-request",
-          protocol: CONTENT_PROTOCOL,
-          node: todo.handle.node,
-          action: todo.action,
-        };
-        let report: ActReport | null = null;
-        try {
-          report = parseActReport(await chrome.tabs.sendMessage(tabId, request, { frameId: todo.handle.frame }));
-        } catch (error) {
-          report = { ok: false, error: `the content script did not answer: ${String(error)}`, effect_observed: false };
-        }
-        input = {
-          input: "acted",
-          result: report ?? { ok: false, error: "the content script's report has an unexpected shape", effect_observed: false },
-        };
-        break;
+  try {
+    for (;;) {
+      if (todo.todo === "snapshot" || todo.todo === "act" || todo.todo === "wait-snapshot") {
+        // A page that started leaving (a click's redirect) is not read or acted on before
+        // the guard has heard where it went.
+        const got = await guarded(watch, check, watch.settled(), () => undefined);
+        if ("stopped" in got) todo = got.stopped;
       }
-      case "navigate":
-        input = { input: "acted", result: await navigate(tabId, todo.action) };
-        if (input.result.ok) navigated = true;
-        break;
-      case "approve":
-        input = { input: "approval", choice: await requestApproval(approvalView(todo.request)) };
-        break;
-      case "wait":
-        if (todo.what.kind === "pause") {
-          await sleep(todo.timeout_ms);
-          input = { input: "waited", ok: true };
-        } else {
-          // `idle`: the page has finished loading (network idle is not watched yet).
-          const tab = await chrome.tabs.get(tabId);
-          input = { input: "waited", ok: tab.status === "complete" || (await loaded(tabId).done) };
+      if (todo.todo !== "done") {
+        for (const event of watch.take()) {
+          const stopped = await check(event);
+          if (stopped !== null) {
+            todo = stopped;
+            break;
+          }
         }
-        break;
-      case "wait-snapshot": {
-        const now = Date.now();
-        waitDeadline ??= now + todo.timeout_ms;
-        if (now >= waitDeadline) {
-          input = { input: "waited", ok: false };
-        } else {
-          await sleep(WAIT_POLL_MS);
+      }
+      let input: Input;
+      switch (todo.todo) {
+        case "done":
+          return todo.result;
+        case "snapshot":
+          // What the effect needs (css matches, hit tests), kept for a wait's re-reads.
+          query = snapshotQuery(todo.effect);
           input = await snapshotInput();
+          break;
+        case "act": {
+          const request: ActRequest = {
+            kind: "act-request",
+            protocol: CONTENT_PROTOCOL,
+            node: todo.handle.node,
+            action: todo.action,
+          };
+          let report: ActReport | null = null;
+          try {
+            report = parseActReport(await chrome.tabs.sendMessage(tabId, request, { frameId: todo.handle.frame }));
+          } catch (error) {
+            report = { ok: false, error: `the content script did not answer: ${String(error)}`, effect_observed: false };
+          }
+          input = {
+            input: "acted",
+            result: report ?? { ok: false, error: "the content script's report has an unexpected shape", effect_observed: false },
+          };
+          break;
         }
-        break;
+        case "job":
+          input = { input: "host-reply", reply: await runHostJob(todo.request) };
+          break;
+        case "navigate":
+          input = { input: "acted", result: await navigate(tabId, todo.action) };
+          if (input.result.ok) navigated = true;
+          break;
+        case "approve": {
+          const withdraw = new AbortController();
+          host.cancelled?.addEventListener("abort", () => withdraw.abort(), { once: true });
+          const answer = requestApproval(approvalView(todo.request, host.plan), withdraw.signal);
+          const got = await guarded(watch, check, answer, () => withdraw.abort());
+          if ("stopped" in got) {
+            todo = got.stopped;
+            continue;
+          }
+          input = { input: "approval", choice: got.value };
+          break;
+        }
+        case "wait": {
+          const waited =
+            todo.what.kind === "pause"
+              ? sleep(todo.timeout_ms).then(() => true)
+              : // `idle`: the page has finished loading (network idle is not watched yet).
+                chrome.tabs.get(tabId).then(async (tab) => tab.status === "complete" || (await loaded(tabId).done));
+          const got = await guarded(watch, check, waited, () => undefined);
+          if ("stopped" in got) {
+            todo = got.stopped;
+            continue;
+          }
+          input = { input: "waited", ok: got.value };
+          break;
+        }
+        case "wait-snapshot": {
+          const now = Date.now();
+          waitDeadline ??= now + todo.timeout_ms;
+          if (now >= waitDeadline) {
+            input = { input: "waited", ok: false };
+          } else {
+            // Until a frame of the tab changes or loads (no polling), then read it again;
+            // at the deadline, one last read.
+            await waitForChange(tabId, waitDeadline - now);
+            input = await snapshotInput();
+          }
+          break;
+        }
       }
+      todo = await host.step(input);
+      if (todo.todo !== "wait-snapshot") waitDeadline = null;
     }
-    todo = await host.step(input);
-    if (todo.todo !== "wait-snapshot") waitDeadline = null;
+  } finally {
+    watch.stop();
   }
 }

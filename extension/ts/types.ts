@@ -51,6 +51,8 @@ export interface ErrorReport {
   code: string;
   message: string;
   help: string | null;
+  /** `not-found` and `ambiguous`: the elements the page offered, one line each. */
+  candidates: string[];
 }
 
 /**
@@ -125,11 +127,35 @@ export class BridlePolicyError extends Error {
   }
 }
 
+/** What an approval shows of a `job` step. */
+export interface JobSummary {
+  runtime: string;
+  sandbox: string;
+  timeout_ms: number | null;
+  memory_bytes: number | null;
+  /** `sha256:…` of the code. */
+  code_digest: string;
+  first_lines: string[];
+  lines: number;
+}
+
 /** The user's answer in the approval window. */
 export type ApprovalChoice = "once" | "script" | "deny";
 
+/** One step of the plan preview as the approval window lists it. */
+export interface PlanLine {
+  index: number;
+  text: string;
+  decision: Decision;
+  risk: "low" | "medium" | "high";
+}
+
 /** What the approval window shows for one `ask`. Text from the page is shown as text only. */
 export interface ApprovalRequest {
+  /** The step that asks (1-based, as in the plan). */
+  index: number;
+  /** Every step of the script with its decision before the run. */
+  plan: PlanLine[];
   /** The origin the step acts on. */
   origin: string;
   /** The step's canonical text. */
@@ -145,6 +171,8 @@ export interface ApprovalRequest {
   reasons: string[];
   /** The planner's claim of what the script is for: shown labelled as such. */
   goal: string;
+  /** For a `job` step: what will run and where (`engine::JobSummary`). */
+  job: JobSummary | null;
 }
 
 /** How the service worker's last start went, kept in `chrome.storage.session`. */
@@ -175,4 +203,9 @@ export interface BridleTestApi {
   snapshotTab(tabId: number): Promise<string>;
   resolveTarget(snapshot: string, target: string, purpose: "act" | "observe"): Promise<TargetReport>;
   describePage(snapshot: string): Promise<DescribedElement[]>;
+  /** Many targets on one parsed snapshot (the in-browser benchmark). */
+  resolveTargets(snapshot: string, targets: string[], purpose: "act" | "observe"): Promise<TargetReport[]>;
+  /** How long approval windows wait before they deny, in ms (100 to the 5-minute default;
+   * `null`: the default). In memory only: a service-worker restart restores the default. */
+  setApprovalTimeout(ms: number | null): Promise<void>;
 }

@@ -1,3 +1,8 @@
-//! Bridle's native messaging host: framing, the job API and the sandboxes.
-//!
-//! Empty on purpose until the native host lands (issue 6): nothing here pretends to run jobs.
+//! Bridle's native messaging host: the job types every sandbox tier shares ([`job`]), job
+//! authorisation ([`auth`]), the container and microVM tiers, and native messaging ([`native`]).
+
+pub mod auth;
+pub mod container;
+pub mod job;
+pub mod microvm;
+pub mod native;

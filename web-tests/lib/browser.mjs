@@ -22,17 +22,20 @@ const FLAGS = [
  * Launches headless Chromium (the new headless mode, which runs extensions) with only the
  * extension at `dist` loaded, in a fresh profile. Returns {context, close}.
  */
-export async function launchWithExtension(dist) {
+export async function launchWithExtension(dist, { headless = true } = {}) {
   const profile = await mkdtemp(join(tmpdir(), "bridle-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
-    headless: true,
+    // `make demo` shows a window when a display is present; tests always run headless.
+    headless,
     // Playwright passes --disable-extensions by default; the extension must load.
     ignoreDefaultArgs: ["--disable-extensions"],
     args: [...FLAGS, `--disable-extensions-except=${dist}`, `--load-extension=${dist}`],
   });
   return {
     context,
+    // The profile folder: tests register native messaging hosts in its NativeMessagingHosts/.
+    profile,
     close: async () => {
       await context.close();
       await rm(profile, { recursive: true, force: true });

@@ -38,12 +38,15 @@ export function newKeyPair() {
 }
 
 /** `bridle token mint …`: a token for `instance`, bound to the script file. */
-export function mintToken({ planner, iss, instance, scriptFile, origins, verbs }) {
+export function mintToken({ planner, iss, instance, scriptFile, origins, verbs, kid, secrets = [] }) {
   // `--key=…`: a base64url key may begin with `-`, which would read as an option.
   const args = ["token", "mint", `--key=${planner.secret_key}`, "--iss", iss, "--aud", instance];
+  // A footer key id other than the key's own (a hostile planner's token, in the tests).
+  if (kid !== undefined) args.push("--kid", kid);
   args.push("--script", scriptFile);
   for (const origin of origins) args.push("--origin", origin);
   for (const verb of verbs) args.push("--verb", verb);
+  for (const secret of secrets) args.push("--secret", secret);
   const out = bridle(args);
   if (out.status !== 0) throw new Error(`bridle token mint failed: ${out.stderr}`);
   return out.stdout.trim();

@@ -10,3 +10,7 @@ export const TARGET_DIR = process.env.CARGO_TARGET_DIR
   : join(ROOT, "target");
 export const BRIDLE_BIN = join(TARGET_DIR, "debug/bridle");
 export const CHROMIUM = process.env.BRIDLE_CHROMIUM ?? "/usr/bin/chromium";
+export const DIST_FIREFOX = join(ROOT, "dist/firefox");
+/** The unsigned package `make dist` writes from dist/firefox/; the Firefox tests install it. */
+export const FIREFOX_XPI = join(ROOT, "dist/bridle-firefox.xpi");
+export const FIREFOX = process.env.BRIDLE_FIREFOX ?? "/usr/bin/firefox-esr";

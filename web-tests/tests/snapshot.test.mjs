@@ -87,7 +87,7 @@ describe("page snapshots in Chromium", { timeout: 240_000 }, () => {
     const keys = await worker.evaluate(() => [Object.keys(self.bridle).sort(), Object.keys(self.bridleTest).sort()]);
     assert.deepEqual(keys, [
       ["auditLog", "instanceId", "run", "setPolicy"],
-      ["describePage", "resolveTarget", "snapshotTab"],
+      ["describePage", "resolveTarget", "resolveTargets", "setApprovalTimeout", "snapshotTab"],
     ]);
   });
 
@@ -204,7 +204,7 @@ describe("page snapshots in Chromium", { timeout: 240_000 }, () => {
     const page = await browser.context.newPage();
     await page.goto(`${extensionOrigin(worker)}/options.html`);
     const replies = await page.evaluate(async () => {
-      const frame = { root: 1, scroll: [0, 0], viewport: [10, 10], truncated: false, nodes: [{ id: 1, tag: "html" }] };
+      const frame = { root: 1, scroll: [0, 0], viewport: [10, 10], truncated: false, nodes: [{ id: 1, tag: "html" }], title: "", children: [] };
       const send = (m) => chrome.runtime.sendMessage(m);
       // A well-formed snapshot, but from an extension page rather than a tab's web page.
       return [await send({ kind: "snapshot", protocol: 1, request: "abc", frame })];

@@ -351,6 +351,54 @@ pub struct ApprovalRequest {
     pub message: Option<String>,
     /// The script's `goal`: what the planner says it is doing. A claim, not a fact.
     pub planner_goal: String,
+    /// For a `job` step: what will run, and where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobSummary>,
+}
+
+/// How many lines of a job's code an approval shows.
+pub const JOB_PREVIEW_LINES: usize = 12;
+
+/// What an approval shows of a `job` step: the runtime, the sandbox tier and limits, the
+/// code's digest and its first lines (the whole code is in the step's text and the script).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSummary {
+    pub runtime: String,
+    /// `container` or `microvm` (the strongest when the script does not say).
+    pub sandbox: String,
+    pub timeout_ms: Option<u64>,
+    pub memory_bytes: Option<u64>,
+    /// `sha256:…` of the code.
+    pub code_digest: String,
+    /// At most [`JOB_PREVIEW_LINES`] lines.
+    pub first_lines: Vec<String>,
+    /// How many lines the code has.
+    pub lines: usize,
+}
+
+impl JobSummary {
+    pub fn of(
+        runtime: &str,
+        sandbox: Option<bridle_dsl::ast::SandboxTier>,
+        timeout_ms: Option<u64>,
+        memory_bytes: Option<u64>,
+        code: &str,
+    ) -> JobSummary {
+        let tier = sandbox.unwrap_or(crate::decide::DEFAULT_JOB_SANDBOX);
+        JobSummary {
+            runtime: runtime.to_owned(),
+            sandbox: crate::token::sandbox_word(tier).to_owned(),
+            timeout_ms,
+            memory_bytes,
+            code_digest: crate::audit::ContentHash::of(code.as_bytes()).to_string(),
+            first_lines: code
+                .lines()
+                .take(JOB_PREVIEW_LINES)
+                .map(str::to_owned)
+                .collect(),
+            lines: code.lines().count(),
+        }
+    }
 }
 
 /// What a secret looks like wherever a person could see it.

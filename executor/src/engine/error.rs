@@ -87,6 +87,16 @@ pub enum RunError {
     /// A saved machine state that does not belong to this script or is damaged.
     #[error("the saved run cannot be resumed: {message}")]
     Resume { message: String },
+    /// The run's tab went where the script may not go (a redirect, a page's own navigation,
+    /// a tab it opened), so the run was stopped. `origin` is the destination's origin (or
+    /// its scheme), never the whole URL, which may carry secrets of the page.
+    #[error("the run was stopped: {what} to `{origin}`, {reason}")]
+    NavigationBlocked {
+        step: Option<usize>,
+        what: String,
+        origin: String,
+        reason: String,
+    },
 }
 
 impl RunError {
@@ -114,6 +124,7 @@ impl RunError {
             RunError::LimitExceeded { .. } => "limit-exceeded",
             RunError::Program { .. } => "program",
             RunError::Resume { .. } => "resume",
+            RunError::NavigationBlocked { .. } => "navigation-blocked",
         }
     }
 
@@ -132,7 +143,9 @@ impl RunError {
             | RunError::JobFailed { step, .. }
             | RunError::Interrupted { step }
             | RunError::Type { step, .. } => Some(*step),
-            RunError::Cancelled { step } | RunError::AuditFailed { step, .. } => *step,
+            RunError::Cancelled { step }
+            | RunError::AuditFailed { step, .. }
+            | RunError::NavigationBlocked { step, .. } => *step,
             _ => None,
         }
     }
@@ -171,6 +184,9 @@ impl RunError {
             RunError::LimitExceeded { .. } => "split the work into several runs",
             RunError::Program { .. } => "check the script again with the same version",
             RunError::Resume { .. } => "start the run again",
+            RunError::NavigationBlocked { .. } => {
+                "the page left the script's origins; add the origin to the script (and the token) only if the user wants it reached"
+            }
         })
     }
 
@@ -223,6 +239,12 @@ mod tests {
             RunError::LimitExceeded {
                 limit: "max_effects".into(),
                 max: 5,
+            },
+            RunError::NavigationBlocked {
+                step: Some(2),
+                what: "a server redirect".into(),
+                origin: "https://evil.example".into(),
+                reason: "which is not among the script's origins".into(),
             },
         ];
         for error in errors {

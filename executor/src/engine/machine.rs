@@ -249,6 +249,12 @@ impl Machine {
         self.state.pending.as_ref()
     }
 
+    /// The step executions recorded so far (until the run ends, when they move into its
+    /// result), for progress reports.
+    pub fn records(&self) -> &[StepRecord] {
+        &self.state.records
+    }
+
     /// The run's result once it is over.
     pub fn result(&self) -> Option<&RunResult> {
         self.state.finished.as_ref()
@@ -384,6 +390,32 @@ impl Machine {
         }
         let step = self.state.ctx.as_ref().map(|c| c.step);
         self.fail(RunError::Cancelled { step })
+    }
+
+    /// Stops the run because something outside the script happened that forbids going on
+    /// (the extension's navigation guard: the tab left the script's origins). `error` is
+    /// what the run ends with; `step` inside it is filled in with the step in progress. The
+    /// pending effect is dropped unperformed, so call this only between effects: a step that
+    /// was started (written ahead) gets a failed result, one that was not gets no entry, and
+    /// the run-end records the error. Unlike [`Machine::cancel`], a pending act is known not
+    /// to have been sent, so it is not `interrupted`.
+    pub fn abort(&mut self, mut error: RunError) -> Effect {
+        if let Some(result) = &self.state.finished {
+            return Effect::Done(Box::new(result.clone()));
+        }
+        // A run already ending keeps its own error; its pending audit write still happens.
+        if self.state.ending.is_some() || self.state.failing.is_some() {
+            return match &self.state.pending {
+                Some(effect) => effect.clone(),
+                None if self.state.ending.is_some() => self.ended(),
+                None => self.failure_recorded(None),
+            };
+        }
+        self.state.pending = None;
+        if let RunError::NavigationBlocked { step, .. } = &mut error {
+            *step = self.state.ctx.as_ref().map(|c| c.step);
+        }
+        self.fail(error)
     }
 
     // ---- the run loop's plumbing ----

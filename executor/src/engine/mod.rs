@@ -91,8 +91,8 @@ pub use driver::{Approver, AuditSink};
 pub use effect::{
     read_step, ActResult, Action, Approval, ApprovalChoice, ApprovalRequest, AuditEvent, AuditKind,
     Effect, ElementLabel, ElementState, ErrorReport, FillValue, HandoffChoice, JobRequest,
-    JobResult, NameMatch, Query, Response, RunOutcome, RunResult, ScopeSpec, StepAudit, StepRecord,
-    StepResult, TargetBase, TargetSpec, WaitFor, SECRET_MASK,
+    JobResult, JobSummary, NameMatch, Query, Response, RunOutcome, RunResult, ScopeSpec, StepAudit,
+    StepRecord, StepResult, TargetBase, TargetSpec, WaitFor, JOB_PREVIEW_LINES, SECRET_MASK,
 };
 pub use error::RunError;
 pub use machine::{Machine, MachineState, RunInputs, STATE_FORMAT};

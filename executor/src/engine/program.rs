@@ -142,6 +142,9 @@ pub struct Gate {
     pub always_ask: bool,
     /// `handoff`: the handoff itself is the user's consent, so `ask` does not ask twice.
     pub handoff: bool,
+    /// A `job` step: what the approval shows of it.
+    #[serde(default)]
+    pub job: Option<super::effect::JobSummary>,
 }
 
 /// Element reads that return content.
@@ -675,6 +678,13 @@ impl Compiler<'_> {
         }
         self.gate(Gate {
             writes: usize::from(job.input.is_some()),
+            job: Some(super::effect::JobSummary::of(
+                &job.runtime.node,
+                job.sandbox.as_ref().map(|s| s.node),
+                job.timeout.as_ref().map(|t| t.node.millis),
+                job.memory.as_ref().map(|m| m.node.bytes),
+                &job.code.node,
+            )),
             ..Gate::default()
         });
         self.emit(Instr::Perform(Perform::Job(JobSpec {
@@ -895,6 +905,7 @@ impl Default for Gate {
             message: false,
             always_ask: false,
             handoff: false,
+            job: None,
         }
     }
 }

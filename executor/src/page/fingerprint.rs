@@ -2,8 +2,11 @@
 //! swapped the element afterwards.
 //!
 //! The fingerprint is SHA-256 (hex, first [`FINGERPRINT_HEX_CHARS`] characters) over the
-//! role, the accessible name, the frame's origin and the element's box, with the box's centre
-//! and size cut into [`FINGERPRINT_BUCKET_PX`] buckets. Boxes are page coordinates (the frame's
+//! role, the accessible name, the frame's origin, the origins of the frames around it (for an
+//! element inside an iframe: the page that embeds it is part of what the user approved) and
+//! the element's box, with the box's centre and size cut into [`FINGERPRINT_BUCKET_PX`]
+//! buckets. An element of the top frame has no enclosing frames, and its digest is the one
+//! it had before frames were hashed. Boxes are page coordinates (the frame's
 //! document), so scrolling changes nothing; a `position: fixed` element's box is in viewport
 //! coordinates and is marked so in the hashed input.
 //!
@@ -33,6 +36,9 @@ pub struct FingerprintInput<'a> {
     pub role: &'a str,
     pub name: &'a str,
     pub origin: &'a str,
+    /// The origins of the frames enclosing the element's frame, innermost first, each
+    /// followed by a line break; empty in the top frame.
+    pub frame_path: &'a str,
     pub rect: Option<Rect>,
     /// The box is in viewport coordinates (`position: fixed`).
     pub fixed: bool,
@@ -61,6 +67,11 @@ fn digest(input: &FingerprintInput<'_>, b: Option<[i64; 4]>) -> String {
         h.update(field.len().to_string().as_bytes());
         h.update(b":");
         h.update(field.as_bytes());
+        h.update(b"\n");
+    }
+    if !input.frame_path.is_empty() {
+        h.update(format!("in:{}:", input.frame_path.len()).as_bytes());
+        h.update(input.frame_path.as_bytes());
         h.update(b"\n");
     }
     h.update(if input.fixed { "fixed\n" } else { "page\n" });
@@ -108,6 +119,7 @@ mod tests {
             role: "button",
             name: "Pay 10 EUR",
             origin: "https://shop.example",
+            frame_path: "",
             rect: Some(rect),
             fixed: false,
         }
@@ -158,6 +170,17 @@ mod tests {
         let mut other = input(at);
         other.fixed = true;
         assert!(!fingerprint_matches(&fp, &other));
+        // The same frame embedded by another page.
+        let mut other = input(at);
+        other.frame_path = "https://evil.example\n";
+        assert!(!fingerprint_matches(&fp, &other));
+        let mut inside = input(at);
+        inside.frame_path = "https://shop.example\n";
+        let fp_inside = fingerprint(&inside);
+        assert!(fingerprint_matches(&fp_inside, &inside));
+        let mut elsewhere = inside;
+        elsewhere.frame_path = "https://evil.example\n";
+        assert!(!fingerprint_matches(&fp_inside, &elsewhere));
         let mut none = input(at);
         none.rect = None;
         let fp_none = fingerprint(&none);
@@ -172,6 +195,7 @@ mod tests {
             role: "button",
             name: "a\n1:b",
             origin: "o",
+            frame_path: "",
             rect: Some(at),
             fixed: false,
         };

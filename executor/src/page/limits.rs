@@ -75,3 +75,9 @@ pub const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 
 /// Deepest nesting of groups in a regular expression.
 pub const REGEX_NEST_LIMIT: u32 = 64;
+
+/// Records `table T` reads from one table; a larger table is refused rather than cut.
+pub const MAX_TABLE_ROWS: usize = 1_000;
+
+/// Cells of one table row `table T` reads.
+pub const MAX_TABLE_COLUMNS: usize = 100;

@@ -13,6 +13,7 @@
 //!   snapshot version; [`roles`], [`accname`] and `text` compute its parts;
 //! - [`mod@resolve`]: targets to elements, with typed errors ([`error`]);
 //! - [`mod@fingerprint`]: what the actuator re-checks before acting;
+//! - [`read`]: the title, tables as records, the amount a page shows;
 //! - [`limits`]: every bound, named.
 
 pub mod accname;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod limits;
 mod matcher;
+pub mod read;
 pub mod resolve;
 pub mod roles;
 pub mod snapshot;
@@ -30,6 +32,7 @@ pub mod wire;
 
 pub use error::{At, Candidate, Limit, ResolveError, SnapshotError};
 pub use fingerprint::{fingerprint, fingerprint_matches, FingerprintInput};
+pub use read::{page_amount, table, title, ReadError, Record};
 pub use resolve::{
     css_selector, describe, find_all, recheck, resolve, resolve_target, target_spec, Described,
     Matches, Purpose, Resolved,

@@ -340,10 +340,12 @@ pub fn recheck(
     let d = ix.find(handle).ok_or(ResolveError::Gone { handle })?;
     let now = resolved(ix, d);
     let e = ix.entry(d);
+    let path = frame_path(ix, d);
     let input = FingerprintInput {
         role: &now.facts.role,
         name: &now.facts.name,
         origin: &now.facts.frame_origin,
+        frame_path: &path,
         rect: e.node.rect,
         fixed: e.node.fixed,
     };
@@ -464,6 +466,20 @@ fn index_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// The origins of the frames around element `d`'s frame, innermost first, one per line
+/// (the fingerprint's frame part); empty in the top frame and in an unplaced frame.
+fn frame_path(ix: &Index, d: u32) -> String {
+    let mut path = String::new();
+    let mut owner = ix.frame_of(d).owner;
+    while let Some(o) = owner {
+        let f = ix.frame_of(o);
+        path.push_str(&f.origin);
+        path.push('\n');
+        owner = f.owner;
+    }
+    path
+}
+
 /// An element as error messages list it.
 pub(crate) fn candidate(ix: &Index, d: u32, note: Option<String>) -> Candidate {
     let e = ix.entry(d);
@@ -492,10 +508,12 @@ fn resolved(ix: &Index, d: u32) -> Resolved {
     let f = ix.frame_of(d);
     let role = e.role.unwrap_or("generic");
     let name = ix.name(d);
+    let path = frame_path(ix, d);
     let input = FingerprintInput {
         role,
         name,
         origin: &f.origin,
+        frame_path: &path,
         rect: e.node.rect,
         fixed: e.node.fixed,
     };
@@ -584,7 +602,10 @@ fn near_misses(ix: &Index, q: &Query, base: &[u32]) -> Vec<Candidate> {
             return out;
         }
         let note = if !in_frame(ix, q, d) {
-            format!("in frame {}", ix.frame_of(d).origin)
+            format!(
+                "not in frame {}",
+                q.frame.as_deref().unwrap_or(&ix.frame_of(d).origin)
+            )
         } else if let Err(scope) = in_scopes(ix, q, d) {
             format!("not in {scope}")
         } else {

@@ -28,6 +28,8 @@ pub struct Frame {
     pub owner: Option<u32>,
     pub origin: String,
     pub url: String,
+    /// The document's title, whitespace collapsed.
+    pub title: String,
     pub root: u32,
     pub scroll: Point,
     pub viewport: Point,
@@ -128,6 +130,7 @@ impl Snapshot {
                 owner: f.owner,
                 origin: f.origin.clone(),
                 url: f.url.clone(),
+                title: f.title.clone(),
                 root: f.root,
                 scroll: f.scroll,
                 viewport: f.viewport,
@@ -457,6 +460,7 @@ fn validate_frame(msg: FrameMsg) -> Result<Frame, SnapshotError> {
     };
     check_len(&msg.origin, Limit::UrlChars, fat)?;
     check_len(&msg.url, Limit::UrlChars, fat)?;
+    check_len(&msg.title, Limit::TextChars, fat)?;
     check_point(&msg.scroll, false, fat)?;
     check_point(&msg.viewport, true, fat)?;
     if msg.nodes.overflowed() {
@@ -472,6 +476,7 @@ fn validate_frame(msg: FrameMsg) -> Result<Frame, SnapshotError> {
         owner: msg.owner,
         origin: msg.origin,
         url: msg.url,
+        title: msg.title,
         root: msg.root,
         scroll: msg.scroll,
         viewport: msg.viewport,

@@ -452,6 +452,9 @@ pub struct FrameMsg {
     /// browser says about the sender, never from the page.
     pub origin: String,
     pub url: String,
+    /// The document's title (`document.title`, whitespace collapsed); empty when it has none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
     /// The document element's node id.
     pub root: u32,
     /// The document's scroll offset.

@@ -7,6 +7,7 @@
 //! in `docs/policy.md`; `policies/default.toml` is the shipped default.
 
 mod de;
+pub mod edit;
 mod error;
 pub mod limits;
 mod model;

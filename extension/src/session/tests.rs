@@ -113,7 +113,7 @@ fn drive(choice: ApprovalChoice, place_after_approval: u32) -> (RunResult, Vec<T
             Todo::Act { .. } => Input::Acted {
                 result: ActResult::done(),
             },
-            Todo::Approve { request } => {
+            Todo::Approve { request, .. } => {
                 assert_eq!(request.element.as_ref().unwrap().name, "Place order");
                 approved = true;
                 Input::Approval { choice }
@@ -209,4 +209,76 @@ fn a_button_swapped_after_approval_is_refused_before_acting() {
         }
     )));
     verified(&mut instance);
+}
+
+#[test]
+fn a_run_cut_off_by_a_restart_is_recorded_as_interrupted_and_its_token_stays_used() {
+    let mut instance = instance();
+    let token = token(&instance);
+    let (mut session, mut todo) = instance
+        .start_run(SCRIPT, &token, &now())
+        .expect("the run starts");
+    // Up to the navigation: the first step is written ahead of acting, so the log now has an
+    // open run and an open step.
+    while !matches!(todo, Todo::Navigate { .. }) {
+        let input = match &todo {
+            Todo::Snapshot { .. } => Input::Blank,
+            other => panic!("unexpected todo {other:?}"),
+        };
+        todo = instance.step_run(&mut session, input, &now());
+    }
+    drop(session);
+    let stored = Stored {
+        secret_key: Some(instance.secret_key()),
+        policy: Some(instance.policy_text().to_owned()),
+        replay: Some(instance.replay_state()),
+        audit_log: Some(
+            instance
+                .take_audit_lines()
+                .iter()
+                .map(|l| format!("{l}\n"))
+                .collect(),
+        ),
+        vault: None,
+    };
+    // The service worker starts again from what was stored.
+    let mut restarted = Instance::load(stored, &now(), || panic!("the key was stored")).unwrap();
+    assert!(
+        restarted
+            .warnings()
+            .iter()
+            .any(|w| w.contains("interrupted")),
+        "{:?}",
+        restarted.warnings()
+    );
+    let log: String = restarted
+        .audit
+        .store()
+        .lines()
+        .unwrap()
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let report = verify_log(
+        log.as_bytes(),
+        &KeyPin::Instance(restarted.instance_id().to_owned()),
+    )
+    .unwrap();
+    assert!(
+        report.open_runs.is_empty() && report.open_steps.is_empty(),
+        "{report:?}"
+    );
+    assert_eq!(
+        log.matches(crate::instance::INTERRUPTED).count(),
+        2,
+        "the step and the run"
+    );
+    // The token was used by the interrupted run: it cannot start it again.
+    let again = restarted.start_run(SCRIPT, &token, &now());
+    let Err(result) = again else {
+        panic!("a used token must not run again after a restart");
+    };
+    assert_eq!(result.token.code, Some("replayed"));
+    // A second start finds nothing open.
+    assert_eq!(restarted.close_interrupted(&now()).unwrap(), 0);
 }

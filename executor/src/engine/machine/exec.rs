@@ -399,6 +399,7 @@ impl Machine {
                 None
             },
             planner_goal: self.goal.clone(),
+            job: gate.job.clone(),
         })
     }
 

@@ -1,0 +1,138 @@
+//! The microVM tier: request to first output (the moment the job's first byte reaches the
+//! output sink, measured from the call to `Sandbox::run`), a cold boot against a restore from
+//! the pre-booted snapshot, for `sh` and `python3`. Baseline in the same process: the same
+//! program as a bare host process (spawn to exit). Goals under TCG: cold at most 0.8 s, from a
+//! snapshot at most 0.25 s. Needs the guest: `scripts/guest-kernel.sh`.
+
+use bridle_host::job::{Cancel, JobSpec, Limits, OutputSink, Sandbox, Stream, Tier};
+use bridle_host::microvm::{detected_accel, Artifacts, Boot, Microvm};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Runs per configuration; the median is reported (each run is a whole VM, about a second).
+const RUNS: usize = 9;
+
+/// Records when the first output arrived.
+struct FirstOutput {
+    start: Instant,
+    first: Option<Duration>,
+}
+
+impl OutputSink for FirstOutput {
+    fn chunk(&mut self, _stream: Stream, _bytes: &[u8]) {
+        if self.first.is_none() {
+            self.first = Some(self.start.elapsed());
+        }
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Request-to-first-output and request-to-result medians over [`RUNS`] jobs.
+fn measure(tier: &Microvm, spec: &JobSpec) -> Result<(Duration, Duration), String> {
+    let mut first = Vec::new();
+    let mut total = Vec::new();
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let mut sink = FirstOutput { start, first: None };
+        let outcome = tier
+            .run(spec, &mut sink, &Cancel::new())
+            .map_err(|e| e.to_string())?;
+        total.push(start.elapsed());
+        if outcome.exit != Some(0) {
+            return Err(format!("benchmark job failed: {outcome:?}"));
+        }
+        first.push(sink.first.ok_or("the job printed nothing")?);
+    }
+    Ok((median(first), median(total)))
+}
+
+fn bare(program: &str, code: &str) -> Result<Duration, String> {
+    let mut v = Vec::new();
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let out = Command::new(program)
+            .arg("-c")
+            .arg(code)
+            .output()
+            .map_err(|e| format!("{program}: {e}"))?;
+        v.push(start.elapsed());
+        if !out.status.success() {
+            return Err(format!("{program} failed"));
+        }
+    }
+    Ok(median(v))
+}
+
+pub fn run() -> Result<(), String> {
+    let artifacts = Artifacts::locate().map_err(|e| e.to_string())?;
+    let accel = detected_accel(&artifacts);
+    // A fresh snapshot cache, so making the snapshot is measured too.
+    let cache = std::env::temp_dir().join(format!("bridle-bench-snapshots-{}", std::process::id()));
+    let cold = Microvm::new(artifacts.clone(), accel, Boot::Cold, cache.clone());
+    let warm = Microvm::new(artifacts, accel, Boot::Snapshot, cache.clone());
+    let limits = Limits::default();
+    let made = Instant::now();
+    warm.prepare_snapshot(limits.memory)
+        .map_err(|e| e.to_string())?;
+    let made = made.elapsed();
+    let size = snapshot_size(&cache);
+    println!(
+        "microvm ({}): snapshot made once in {:.0} ms ({:.1} MB on disk), {RUNS} runs per line",
+        accel.as_str(),
+        ms(made),
+        size as f64 / 1e6
+    );
+    for (runtime, program, code) in [
+        ("sh", "/usr/bin/sh", "echo 1"),
+        ("python3", "/usr/bin/python3", "print(1)"),
+    ] {
+        let spec = JobSpec {
+            runtime: runtime.to_owned(),
+            code: code.as_bytes().to_vec(),
+            input: Vec::new(),
+            limits,
+            network: false,
+            tier: Tier::Microvm,
+        };
+        let baseline = bare(program, code)?;
+        let (cold_first, cold_total) = measure(&cold, &spec)?;
+        let (warm_first, warm_total) = measure(&warm, &spec)?;
+        println!(
+            "microvm {runtime} `{code}`: first output cold {:.0} ms (result {:.0} ms), \
+             snapshot {:.0} ms (result {:.0} ms); bare process {:.1} ms; \
+             snapshot/cold {:.2}×, cold/bare {:.0}×",
+            ms(cold_first),
+            ms(cold_total),
+            ms(warm_first),
+            ms(warm_total),
+            ms(baseline),
+            warm_first.as_secs_f64() / cold_first.as_secs_f64().max(f64::MIN_POSITIVE),
+            cold_first.as_secs_f64() / baseline.as_secs_f64().max(f64::MIN_POSITIVE),
+        );
+    }
+    let _ = std::fs::remove_dir_all(&cache);
+    Ok(())
+}
+
+fn snapshot_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                // Allocated bytes: the memory file is sparse.
+                .map(|m| m.blocks() * 512)
+                .sum()
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,299 @@
+//! The channel between Bridle's native host and the init of a microVM guest: length-prefixed
+//! frames over one virtio-serial port.
+//!
+//! The host trusts nothing the guest sends (a job that broke out of its uid inside the guest
+//! could write frames), so [`FrameReader`] bounds every length before allocating and every
+//! decoder returns a typed error instead of panicking. The guest trusts the host.
+//!
+//! Guest to host: `READY` once booted and waiting (a snapshot is taken at exactly this point,
+//! before any job data exists in the guest), `STARTED` when the job's process runs, `STDOUT` /
+//! `STDERR` chunks, then `EXIT`, or `FATAL` if init itself failed.
+//! Host to guest: one `GO` carrying fresh entropy, the host's clock and the job's parameters.
+
+use std::io::{self, Read, Write};
+
+/// Guest → host: booted, waiting for `GO`.
+pub const TAG_READY: u8 = b'R';
+/// Guest → host: the job's process has started (the wall-clock limit counts from here).
+pub const TAG_STARTED: u8 = b'S';
+/// Guest → host: a chunk of the job's stdout.
+pub const TAG_STDOUT: u8 = b'O';
+/// Guest → host: a chunk of the job's stderr.
+pub const TAG_STDERR: u8 = b'E';
+/// Guest → host: the job ended ([`ExitReport`]).
+pub const TAG_EXIT: u8 = b'X';
+/// Guest → host: init failed before or while starting the job (UTF-8 message).
+pub const TAG_FATAL: u8 = b'F';
+/// Host → guest: run the job ([`Go`]).
+pub const TAG_GO: u8 = b'G';
+
+/// The largest payload of one frame. Output chunks are read in pieces of at most this size, so a
+/// compromised guest cannot make the host allocate more per frame.
+pub const MAX_FRAME: usize = 64 * 1024;
+/// Bytes of fresh host entropy in each `GO`: a full reseed of the guest's ChaCha20 CRNG key.
+pub const SEED_LEN: usize = 32;
+/// The uid and gid the job runs as inside the guest (nobody/nogroup).
+pub const JOB_UID: u32 = 65534;
+
+/// A protocol violation or a short read.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtoError {
+    /// The peer announced a frame larger than [`MAX_FRAME`].
+    #[error("frame of {0} bytes exceeds {MAX_FRAME}")]
+    TooLarge(usize),
+    /// A frame's payload does not decode.
+    #[error("malformed frame: {0}")]
+    Malformed(&'static str),
+    /// The channel failed or closed mid-frame.
+    #[error("channel: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Writes one frame. Payloads longer than [`MAX_FRAME`] are refused, not split: callers chunk.
+pub fn write_frame(w: &mut impl Write, tag: u8, payload: &[u8]) -> Result<(), ProtoError> {
+    if payload.len() > MAX_FRAME {
+        return Err(ProtoError::TooLarge(payload.len()));
+    }
+    let len = u32::try_from(payload.len()).map_err(|_| ProtoError::TooLarge(payload.len()))?;
+    let mut buf = Vec::with_capacity(5 + payload.len());
+    buf.push(tag);
+    buf.extend_from_slice(&len.to_le_bytes());
+    buf.extend_from_slice(payload);
+    w.write_all(&buf)?;
+    w.flush()?;
+    Ok(())
+}
+
+/// Incremental frame parsing over a byte stream that may deliver frames in arbitrary pieces
+/// (the host reads with timeouts, so a frame can arrive split across reads).
+#[derive(Debug, Default)]
+pub struct FrameReader {
+    buf: Vec<u8>,
+}
+
+impl FrameReader {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds bytes read from the channel.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next complete frame, if one is buffered. Errors on an oversized length before the
+    /// payload arrives, so the buffer never grows past one header plus [`MAX_FRAME`] plus one
+    /// read.
+    pub fn next_frame(&mut self) -> Result<Option<(u8, Vec<u8>)>, ProtoError> {
+        let Some(header) = self.buf.get(..5) else {
+            return Ok(None);
+        };
+        let tag = header[0];
+        let len = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
+        if len > MAX_FRAME {
+            return Err(ProtoError::TooLarge(len));
+        }
+        if self.buf.len() < 5 + len {
+            return Ok(None);
+        }
+        let payload = self.buf[5..5 + len].to_vec();
+        self.buf.drain(..5 + len);
+        Ok(Some((tag, payload)))
+    }
+}
+
+/// Reads exactly one frame from a blocking reader (the guest's side).
+pub fn read_frame(r: &mut impl Read) -> Result<(u8, Vec<u8>), ProtoError> {
+    let mut header = [0u8; 5];
+    r.read_exact(&mut header)?;
+    let len = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    if len > MAX_FRAME {
+        return Err(ProtoError::TooLarge(len));
+    }
+    let mut payload = vec![0u8; len];
+    r.read_exact(&mut payload)?;
+    Ok((header[0], payload))
+}
+
+/// The host's order to run the job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Go {
+    /// Fresh host entropy, mixed into the guest's pool and forced into a CRNG reseed.
+    pub seed: [u8; SEED_LEN],
+    /// The host's clock (nanoseconds since the epoch): a restored snapshot's clock is stale.
+    pub unix_nanos: u64,
+    /// The runtime's absolute path inside the guest (under the shared `/usr`).
+    pub runtime: String,
+    /// Processes plus threads the job's uid may have (RLIMIT_NPROC).
+    pub pids: u32,
+    /// Size of the job's writable `/tmp` (tmpfs) in bytes.
+    pub tmp_bytes: u64,
+}
+
+impl Go {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(SEED_LEN + 24 + self.runtime.len());
+        out.extend_from_slice(&self.seed);
+        out.extend_from_slice(&self.unix_nanos.to_le_bytes());
+        out.extend_from_slice(&self.pids.to_le_bytes());
+        out.extend_from_slice(&self.tmp_bytes.to_le_bytes());
+        out.extend_from_slice(self.runtime.as_bytes());
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtoError> {
+        let fixed = SEED_LEN + 8 + 4 + 8;
+        if bytes.len() < fixed {
+            return Err(ProtoError::Malformed("GO too short"));
+        }
+        let mut seed = [0u8; SEED_LEN];
+        seed.copy_from_slice(&bytes[..SEED_LEN]);
+        let rest = &bytes[SEED_LEN..];
+        let unix_nanos = u64::from_le_bytes(arr8(&rest[..8]));
+        let pids = u32::from_le_bytes([rest[8], rest[9], rest[10], rest[11]]);
+        let tmp_bytes = u64::from_le_bytes(arr8(&rest[12..20]));
+        let runtime = std::str::from_utf8(&rest[20..])
+            .map_err(|_| ProtoError::Malformed("runtime is not UTF-8"))?
+            .to_owned();
+        if !runtime.starts_with("/usr/") || runtime.contains("..") {
+            return Err(ProtoError::Malformed("runtime must be a path under /usr"));
+        }
+        Ok(Go {
+            seed,
+            unix_nanos,
+            runtime,
+            pids,
+            tmp_bytes,
+        })
+    }
+}
+
+/// How the job ended, as init saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitReport {
+    /// The exit status, when the job exited.
+    pub code: Option<i32>,
+    /// The signal number, when a signal killed it.
+    pub signal: Option<i32>,
+    /// Whether the guest's OOM killer ran during the job.
+    pub oom: bool,
+    /// User plus system CPU time of the job and its waited-for children.
+    pub cpu_ms: u64,
+}
+
+impl ExitReport {
+    pub fn encode(&self) -> Vec<u8> {
+        let (kind, value) = match (self.code, self.signal) {
+            (Some(c), _) => (0u8, c),
+            (None, Some(s)) => (1u8, s),
+            (None, None) => (2u8, 0),
+        };
+        let mut out = vec![kind];
+        out.extend_from_slice(&value.to_le_bytes());
+        out.push(u8::from(self.oom));
+        out.extend_from_slice(&self.cpu_ms.to_le_bytes());
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtoError> {
+        if bytes.len() != 14 {
+            return Err(ProtoError::Malformed("EXIT has the wrong length"));
+        }
+        let value = i32::from_le_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
+        let (code, signal) = match bytes[0] {
+            0 => (Some(value), None),
+            1 => (None, Some(value)),
+            2 => (None, None),
+            _ => return Err(ProtoError::Malformed("EXIT kind")),
+        };
+        Ok(ExitReport {
+            code,
+            signal,
+            oom: bytes[5] != 0,
+            cpu_ms: u64::from_le_bytes(arr8(&bytes[6..14])),
+        })
+    }
+}
+
+fn arr8(s: &[u8]) -> [u8; 8] {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(s);
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_in_pieces() {
+        let mut wire = Vec::new();
+        write_frame(&mut wire, TAG_STDOUT, b"hello").unwrap();
+        write_frame(&mut wire, TAG_READY, b"").unwrap();
+        let mut r = FrameReader::new();
+        let mut got = Vec::new();
+        for byte in &wire {
+            r.feed(std::slice::from_ref(byte));
+            while let Some(f) = r.next_frame().unwrap() {
+                got.push(f);
+            }
+        }
+        assert_eq!(
+            got,
+            vec![(TAG_STDOUT, b"hello".to_vec()), (TAG_READY, Vec::new())]
+        );
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_before_allocation() {
+        let mut r = FrameReader::new();
+        let mut header = vec![TAG_STDOUT];
+        header.extend_from_slice(&u32::MAX.to_le_bytes());
+        r.feed(&header);
+        assert!(matches!(r.next_frame(), Err(ProtoError::TooLarge(_))));
+        let mut sink = Vec::new();
+        let big = vec![0u8; MAX_FRAME + 1];
+        assert!(write_frame(&mut sink, TAG_STDOUT, &big).is_err());
+        assert!(read_frame(&mut header.as_slice()).is_err());
+    }
+
+    #[test]
+    fn go_round_trips_and_rejects_bad_runtimes() {
+        let go = Go {
+            seed: [7; SEED_LEN],
+            unix_nanos: 1_700_000_000_000_000_000,
+            runtime: "/usr/bin/python3".into(),
+            pids: 64,
+            tmp_bytes: 1 << 20,
+        };
+        assert_eq!(Go::decode(&go.encode()).unwrap(), go);
+        let bad = Go {
+            runtime: "/usr/../etc/x".into(),
+            ..go.clone()
+        };
+        assert!(Go::decode(&bad.encode()).is_err());
+        assert!(Go::decode(&[0u8; 10]).is_err());
+    }
+
+    #[test]
+    fn exit_reports_round_trip() {
+        for report in [
+            ExitReport {
+                code: Some(3),
+                signal: None,
+                oom: false,
+                cpu_ms: 12,
+            },
+            ExitReport {
+                code: None,
+                signal: Some(9),
+                oom: true,
+                cpu_ms: 0,
+            },
+        ] {
+            assert_eq!(ExitReport::decode(&report.encode()).unwrap(), report);
+        }
+        assert!(ExitReport::decode(&[9; 14]).is_err());
+        assert!(ExitReport::decode(&[0; 3]).is_err());
+    }
+}

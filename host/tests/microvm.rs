@@ -1,0 +1,664 @@
+//! The microVM tier end to end: jobs, exit statuses, every limit, cleanup, snapshot entropy,
+//! and an escape suite whose attempts must all fail.
+//!
+//! These tests need the guest that `scripts/guest-kernel.sh` builds into `target/guest/` (`make
+//! test` builds it through `.ci/setup`); without it they fail and say so, they never skip. Under
+//! TCG a guest takes about a second, so the escape attempts share one guest run
+//! (`microvm_escape.py`): each attempt is still its own test with its own verdict, and the
+//! attempts that end or damage a guest (memory bomb, fork bomb, spin, flood, orphans) get
+//! their own VM.
+
+// A test crate: clippy.toml lets `#[test]` functions unwrap and panic (a failure is a failed
+// test with its message); the shared helpers here fail the same way, on purpose.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use bridle_host::job::{
+    Cancel, JobOutcome, JobSpec, LimitHit, Limits, NullSink, OutputSink, Sandbox, Stream, Tier,
+    DEFAULT_OUTPUT,
+};
+use bridle_host::microvm::{detected_accel, Artifacts, Boot, Microvm};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+fn artifacts() -> Artifacts {
+    match Artifacts::locate() {
+        Ok(a) => a,
+        Err(e) => panic!(
+            "{e}\nThe microVM tests need the guest kernel and init: run scripts/guest-kernel.sh \
+             (`make test` runs it through .ci/setup)."
+        ),
+    }
+}
+
+fn snapshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guest/snapshots")
+}
+
+/// A private folder for one test's job folders, checked empty after every job.
+struct WorkRoot(PathBuf);
+
+impl WorkRoot {
+    fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("bridle-mvm-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        WorkRoot(dir)
+    }
+}
+
+impl Drop for WorkRoot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tier(boot: Boot, root: &WorkRoot) -> Microvm {
+    let artifacts = artifacts();
+    let accel = detected_accel(&artifacts);
+    Microvm::new(artifacts, accel, boot, snapshot_dir()).with_work_root(root.0.clone())
+}
+
+fn spec(runtime: &str, code: &str, input: &[u8], limits: Limits) -> JobSpec {
+    JobSpec {
+        runtime: runtime.into(),
+        code: code.as_bytes().to_vec(),
+        input: input.to_vec(),
+        limits,
+        network: false,
+        tier: Tier::Microvm,
+    }
+}
+
+/// Snapshots are made once per memory size; concurrent tests wait for the first maker.
+fn prepared(boot: Boot, root: &WorkRoot, memory: u64) -> Microvm {
+    static MAKING: Mutex<()> = Mutex::new(());
+    let t = tier(boot, root);
+    if boot == Boot::Snapshot {
+        let _guard = MAKING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        t.prepare_snapshot(memory).unwrap();
+    }
+    t
+}
+
+/// Runs one job and checks the VM left nothing behind: no file in the work root, no process
+/// still referring to it.
+fn run_with(
+    boot: Boot,
+    name: &str,
+    job: &JobSpec,
+    sink: &mut dyn OutputSink,
+    cancel: &Cancel,
+) -> JobOutcome {
+    let root = WorkRoot::new(name);
+    let t = prepared(boot, &root, job.limits.memory);
+    let outcome = t.run(job, sink, cancel).unwrap();
+    let left: Vec<_> = std::fs::read_dir(&root.0).unwrap().collect();
+    assert!(left.is_empty(), "files left behind: {left:?}");
+    assert!(
+        processes_mentioning(&root.0).is_empty(),
+        "a process outlived its job: {:?}",
+        processes_mentioning(&root.0)
+    );
+    outcome
+}
+
+fn run(boot: Boot, name: &str, job: &JobSpec) -> JobOutcome {
+    run_with(boot, name, job, &mut NullSink, &Cancel::new())
+}
+
+/// Host processes whose command line mentions `path` (a QEMU of that job would).
+fn processes_mentioning(path: &Path) -> Vec<String> {
+    let needle = path.to_string_lossy().into_owned();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains(&needle) {
+                found.push(cmd);
+            }
+        }
+    }
+    found
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn cold_boot_job_prints() {
+    let o = run(
+        Boot::Cold,
+        "cold-print",
+        &spec("sh", "echo hello from a microvm", b"", Limits::default()),
+    );
+    assert_eq!(text(&o.stdout), "hello from a microvm\n", "{o:?}");
+    assert_eq!(o.exit, Some(0));
+    assert!(o.limits_hit.is_empty());
+}
+
+#[test]
+fn snapshot_job_runs_python_with_input() {
+    let code = "import json,sys\nd=json.load(sys.stdin)\nprint(sum(d['n']))\nprint('err', file=sys.stderr)";
+    let o = run(
+        Boot::Snapshot,
+        "input",
+        &spec("python3", code, br#"{"n":[1,2,39]}"#, Limits::default()),
+    );
+    assert_eq!(text(&o.stdout), "42\n", "{o:?}");
+    assert_eq!(text(&o.stderr), "err\n");
+    assert_eq!(o.exit, Some(0));
+}
+
+#[test]
+fn exit_status_and_signal_are_reported() {
+    let o = run(
+        Boot::Snapshot,
+        "exit",
+        &spec(
+            "sh",
+            "echo out; echo err >&2; exit 7",
+            b"",
+            Limits::default(),
+        ),
+    );
+    assert_eq!((o.exit, o.signal.as_deref()), (Some(7), None), "{o:?}");
+    assert_eq!(
+        (text(&o.stdout), text(&o.stderr)),
+        ("out\n".into(), "err\n".into())
+    );
+    let o = run(
+        Boot::Snapshot,
+        "signal",
+        &spec("sh", "kill -SEGV $$", b"", Limits::default()),
+    );
+    assert_eq!(
+        (o.exit, o.signal.as_deref()),
+        (None, Some("SIGSEGV")),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn cpu_spin_is_killed_at_the_wall_clock() {
+    let limits = Limits {
+        wall: Duration::from_secs(2),
+        ..Limits::default()
+    };
+    let o = run(
+        Boot::Cold,
+        "spin",
+        &spec("python3", "while True: pass", b"", limits),
+    );
+    assert_eq!(o.limits_hit, vec![LimitHit::Wall], "{o:?}");
+    assert_eq!((o.exit, o.signal.as_deref()), (None, Some("SIGKILL")));
+}
+
+#[test]
+fn sleep_past_the_wall_clock_is_killed() {
+    let limits = Limits {
+        wall: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let o = run(
+        Boot::Snapshot,
+        "sleep",
+        &spec("sh", "echo before; sleep 600; echo after", b"", limits),
+    );
+    assert_eq!(o.limits_hit, vec![LimitHit::Wall], "{o:?}");
+    assert_eq!(text(&o.stdout), "before\n");
+}
+
+#[test]
+fn memory_bomb_hits_the_memory_limit() {
+    let limits = Limits {
+        memory: 64 * 1024 * 1024,
+        ..Limits::default()
+    };
+    let code = "a = []\nwhile True:\n    a.append(b'x' * (4 << 20))";
+    let o = run(
+        Boot::Snapshot,
+        "membomb",
+        &spec("python3", code, b"", limits),
+    );
+    assert!(o.limits_hit.contains(&LimitHit::Memory), "{o:?}");
+    assert_eq!(o.signal.as_deref(), Some("SIGKILL"), "{o:?}");
+}
+
+#[test]
+fn fork_bomb_is_contained() {
+    let limits = Limits {
+        wall: Duration::from_secs(3),
+        pids: 32,
+        ..Limits::default()
+    };
+    let o = run(
+        Boot::Snapshot,
+        "forkbomb",
+        &spec("sh", "b() { b | b & }; b; wait", b"", limits),
+    );
+    // The bomb ends (by the process limit, or at worst the wall clock) and the VM is gone:
+    // `run` checked that no process and no file survived it.
+    assert!(
+        o.exit.is_some() || o.limits_hit.contains(&LimitHit::Wall),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn output_beyond_the_budget_is_cut() {
+    let limits = Limits {
+        output: 100,
+        ..Limits::default()
+    };
+    let o = run(
+        Boot::Snapshot,
+        "budget",
+        &spec(
+            "sh",
+            "i=0; while [ $i -lt 100 ]; do echo 0123456789; i=$((i+1)); done",
+            b"",
+            limits,
+        ),
+    );
+    assert_eq!(o.stdout.len(), 100, "{o:?}");
+    assert!(o.stdout_cut);
+    assert!(o.limits_hit.contains(&LimitHit::Output));
+}
+
+#[test]
+fn output_flood_is_cut_and_stopped() {
+    let o = run(
+        Boot::Cold,
+        "flood",
+        &spec("sh", "yes flood", b"", Limits::default()),
+    );
+    assert_eq!(o.stdout.len() as u64, DEFAULT_OUTPUT, "{:?}", o.limits_hit);
+    assert!(o.limits_hit.contains(&LimitHit::Output));
+    assert!(
+        !o.limits_hit.contains(&LimitHit::Wall),
+        "the flood was not stopped at the budget"
+    );
+}
+
+#[test]
+fn orphans_do_not_survive_the_job() {
+    let code = "setsid sleep 1000 >/dev/null 2>&1 &\n(sleep 1000 &)\necho started";
+    let o = run(
+        Boot::Snapshot,
+        "orphans",
+        &spec("sh", code, b"", Limits::default()),
+    );
+    // The job ends when its own process does; `run` checked the VM (with the orphans) is gone.
+    assert_eq!(o.exit, Some(0), "{o:?}");
+    assert_eq!(text(&o.stdout), "started\n");
+    assert!(o.limits_hit.is_empty(), "{o:?}");
+}
+
+/// Cancels the job as soon as it produces output.
+struct CancelOnOutput(Cancel);
+
+impl OutputSink for CancelOnOutput {
+    fn chunk(&mut self, _stream: Stream, _bytes: &[u8]) {
+        self.0.cancel();
+    }
+}
+
+#[test]
+fn cancel_destroys_the_vm() {
+    let cancel = Cancel::new();
+    let mut sink = CancelOnOutput(cancel.clone());
+    let job = spec("sh", "echo go; sleep 600", b"", Limits::default());
+    let o = run_with(Boot::Snapshot, "cancel", &job, &mut sink, &cancel);
+    assert_eq!(o.limits_hit, vec![LimitHit::Cancelled], "{o:?}");
+}
+
+#[test]
+fn network_grants_are_refused_not_ignored() {
+    let root = WorkRoot::new("network");
+    let mut job = spec("sh", "true", b"", Limits::default());
+    job.network = true;
+    let err = tier(Boot::Cold, &root)
+        .run(&job, &mut NullSink, &Cancel::new())
+        .unwrap_err();
+    assert!(err.to_string().contains("network"), "{err}");
+}
+
+#[test]
+fn restored_guests_get_fresh_entropy_and_the_host_clock() {
+    let code =
+        "import os,random,time\nprint(os.urandom(16).hex(), random.random(), int(time.time()))";
+    let a = run(
+        Boot::Snapshot,
+        "entropy-a",
+        &spec("python3", code, b"", Limits::default()),
+    );
+    let b = run(
+        Boot::Snapshot,
+        "entropy-b",
+        &spec("python3", code, b"", Limits::default()),
+    );
+    let (a, b) = (text(&a.stdout), text(&b.stdout));
+    let fields = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    let (fa, fb) = (fields(&a), fields(&b));
+    assert_eq!(fa.len(), 3, "{a}");
+    assert_ne!(
+        fa[0], fb[0],
+        "two restored guests returned the same random bytes"
+    );
+    assert_ne!(
+        fa[1], fb[1],
+        "two restored guests seeded Python's random alike"
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let guest: u64 = fa[2].parse().unwrap();
+    assert!(
+        now.abs_diff(guest) < 600,
+        "guest clock {guest} vs host {now}"
+    );
+}
+
+#[test]
+fn snapshots_never_hold_job_data() {
+    // Restores only read the snapshot: a job's code, input and output never reach the file that
+    // the next job is restored from.
+    let secret = format!("bridle-job-secret-{}", std::process::id());
+    let code = format!("import sys\nprint(sys.stdin.read()[::-1]) # {secret}");
+    let job = spec("python3", &code, secret.as_bytes(), Limits::default());
+    let o = run(Boot::Snapshot, "snapshot-data", &job);
+    assert_eq!(o.exit, Some(0), "{o:?}");
+    let reversed: String = secret.chars().rev().collect();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(snapshot_dir()).unwrap().flatten() {
+        let bytes = std::fs::read(entry.path()).unwrap();
+        for needle in [&secret, &reversed] {
+            assert!(
+                !contains(&bytes, needle.as_bytes()),
+                "{} holds job data",
+                entry.path().display()
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked > 0, "no snapshot was made");
+}
+
+/// Whether `hay` contains `needle` (quick enough for a snapshot file in a debug build).
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, _)) = needle.split_first() else {
+        return true;
+    };
+    let mut at = 0;
+    while let Some(i) = hay[at..].iter().position(|&b| b == first) {
+        let start = at + i;
+        if hay[start..].starts_with(needle) {
+            return true;
+        }
+        at = start + 1;
+    }
+    false
+}
+
+// ---- the escape suite: one guest, one verdict per attempt -----------------------------------
+
+const ESCAPE_PIDS: u32 = 32;
+const ESCAPE_MEMORY: u64 = 96 * 1024 * 1024;
+
+struct Escape {
+    verdicts: serde_json::Value,
+    marker: String,
+}
+
+/// The escape script's verdicts. A failed run is kept as an error (every attempt's test then
+/// fails with it) rather than re-run by each of them.
+fn escape() -> &'static Escape {
+    static RESULT: OnceLock<Result<Escape, String>> = OnceLock::new();
+    let result = RESULT.get_or_init(|| {
+        let nonce = format!(
+            "{:x}{:x}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+        let marker = format!("bridle-escape-{nonce}");
+        let secret = format!("bridle-secret-{nonce}");
+        // Another job's data, as a sibling of this job's folder on the host.
+        let root = WorkRoot::new("escape");
+        let other = root
+            .0
+            .parent()
+            .unwrap()
+            .join(format!("bridle-mvm-other-{nonce}"));
+        std::fs::create_dir_all(other.join("job")).unwrap();
+        std::fs::write(other.join("job/input"), &secret).unwrap();
+        // An abstract unix socket listening on the host.
+        let abstract_name = format!("bridle-test-{nonce}");
+        let _listener = abstract_listener(&abstract_name);
+        let usr_links: Vec<String> = [
+            "/usr/lib/ssl/certs",
+            "/usr/lib/ssl/openssl.cnf",
+            "/usr/lib/ssl/private",
+        ]
+        .into_iter()
+        .filter(|p| {
+            std::fs::symlink_metadata(p)
+                .map(|m| m.file_type().is_symlink())
+                .unwrap_or(false)
+        })
+        .map(str::to_owned)
+        .collect();
+        let input = serde_json::json!({
+            "marker": marker,
+            // In two halves: the input itself must not contain the secret the guest looks for.
+            "secret_halves": [&secret[..secret.len() / 2], &secret[secret.len() / 2..]],
+            "abstract": abstract_name,
+            "usr_links": usr_links,
+            "tmp_limit": ESCAPE_MEMORY / 2,
+            "pids": ESCAPE_PIDS,
+        });
+        let limits = Limits {
+            memory: ESCAPE_MEMORY,
+            pids: ESCAPE_PIDS,
+            wall: Duration::from_secs(120),
+            ..Limits::default()
+        };
+        let job = spec(
+            "python3",
+            include_str!("microvm_escape.py"),
+            input.to_string().as_bytes(),
+            limits,
+        );
+        let t = prepared(Boot::Snapshot, &root, ESCAPE_MEMORY);
+        let o = t.run(&job, &mut NullSink, &Cancel::new());
+        let _ = std::fs::remove_dir_all(&other);
+        let o = o.map_err(|e| format!("the escape job did not run: {e}"))?;
+        if o.exit != Some(0) {
+            return Err(format!(
+                "the escape script failed: {o:?} {}",
+                text(&o.stderr)
+            ));
+        }
+        let verdicts = serde_json::from_slice(&o.stdout)
+            .map_err(|e| format!("escape output {e}: {}", text(&o.stdout)))?;
+        // Shown with `--nocapture`: what each attempt ran into.
+        eprintln!("escape verdicts: {verdicts:#}");
+        Ok(Escape { verdicts, marker })
+    });
+    match result {
+        Ok(e) => e,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn abstract_listener(name: &str) -> Option<std::os::unix::net::UnixListener> {
+    use std::os::linux::net::SocketAddrExt;
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).ok()?;
+    std::os::unix::net::UnixListener::bind_addr(&addr).ok()
+}
+
+fn blocked(attempt: &str) {
+    let v = &escape().verdicts[attempt];
+    assert_eq!(v["result"], "blocked", "escape attempt `{attempt}`: {v}");
+}
+
+#[test]
+fn escape_tcp_connect() {
+    blocked("tcp_connect");
+}
+#[test]
+fn escape_udp_send() {
+    blocked("udp_send");
+}
+#[test]
+fn escape_dns_lookup() {
+    blocked("dns_lookup");
+}
+#[test]
+fn escape_network_interfaces() {
+    blocked("network_interfaces");
+}
+#[test]
+fn escape_unix_socket_to_host_service() {
+    blocked("unix_socket_host_service");
+}
+#[test]
+fn escape_read_host_home() {
+    blocked("read_host_home");
+}
+#[test]
+fn escape_read_host_etc() {
+    blocked("read_host_etc");
+}
+#[test]
+fn escape_symlink_out_of_usr() {
+    blocked("symlink_out_of_usr");
+}
+#[test]
+fn escape_9p_dotdot_traversal() {
+    blocked("ninep_dotdot_traversal");
+}
+#[test]
+fn escape_write_shared_usr() {
+    blocked("write_shared_usr");
+    let marker = &escape().marker;
+    assert!(!Path::new("/usr").join(marker).exists());
+    assert!(!Path::new("/usr/lib").join(marker).exists());
+}
+#[test]
+fn escape_write_job_folder() {
+    blocked("write_job_folder");
+}
+#[test]
+fn escape_read_another_jobs_data() {
+    blocked("read_other_job");
+}
+#[test]
+fn escape_proc_of_init_and_host() {
+    blocked("proc_of_init_and_host");
+}
+#[test]
+fn escape_signal_or_ptrace_init() {
+    blocked("signal_or_ptrace_init");
+}
+#[test]
+fn escape_device_nodes() {
+    blocked("device_nodes");
+}
+#[test]
+fn escape_become_root() {
+    blocked("become_root");
+}
+#[test]
+fn escape_io_uring() {
+    blocked("io_uring");
+}
+#[test]
+fn escape_mount_unshare_modules_reboot() {
+    blocked("mount_unshare_modules");
+}
+#[test]
+fn escape_disk_fill() {
+    blocked("disk_fill");
+}
+#[test]
+fn escape_fork_limit() {
+    blocked("fork_limit");
+}
+
+#[test]
+fn vm_ends_itself_when_the_host_disappears() {
+    // A host killed mid-job cannot destroy its VM: the guest notices the channel's hang-up and
+    // ends the VM itself. Driven at the VM level, with the host's side of the channel dropped.
+    use bridle_guest_init::{write_frame, FrameReader, Go, TAG_GO, TAG_STARTED};
+    use bridle_host::microvm::vm::{Machine, Start, Vm, WorkDir};
+    use std::io::Read;
+    let a = artifacts();
+    let root = WorkRoot::new("host-gone");
+    let dir = WorkDir::new(&root.0, "bridle-vm").unwrap();
+    let job_dir = dir.path().join("job");
+    std::fs::create_dir(&job_dir).unwrap();
+    std::fs::write(job_dir.join("code"), "sleep 600").unwrap();
+    std::fs::write(job_dir.join("input"), "").unwrap();
+    let channel = dir.path().join("chan.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&channel).unwrap();
+    let usr = PathBuf::from("/usr");
+    let machine = Machine {
+        qemu: &a.qemu,
+        kernel: &a.kernel,
+        initrd: &a.initrd,
+        usr: &usr,
+        accel: detected_accel(&a),
+        memory_mib: 128,
+    };
+    let mut vm = Vm::spawn(&machine, dir.path(), &channel, &job_dir, Start::Cold).unwrap();
+    let (mut stream, _) = listener.accept().unwrap();
+    let go = Go {
+        seed: [1; 32],
+        unix_nanos: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+        runtime: "/usr/bin/sh".into(),
+        pids: 16,
+        tmp_bytes: 1 << 20,
+    };
+    write_frame(&mut stream, TAG_GO, &go.encode()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut frames = FrameReader::new();
+    let mut buf = [0u8; 4096];
+    'started: loop {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "the guest closed the channel: {}", vm.diagnostics());
+        frames.feed(&buf[..n]);
+        while let Some((tag, payload)) = frames.next_frame().unwrap() {
+            assert_ne!(
+                tag,
+                b'F',
+                "init failed: {}",
+                String::from_utf8_lossy(&payload)
+            );
+            if tag == TAG_STARTED {
+                break 'started;
+            }
+        }
+    }
+    drop(stream);
+    drop(listener);
+    let mut waited = Duration::ZERO;
+    while !vm.exited() && waited < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+        waited += Duration::from_millis(20);
+    }
+    assert!(vm.exited(), "the VM outlived its host's channel");
+}

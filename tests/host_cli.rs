@@ -1,0 +1,369 @@
+//! The native host from the command line: `bridle job run` (the stable `--json` shape and exit
+//! codes, the token checked as the host checks it), `bridle host install|uninstall` (the
+//! manifest each browser reads, limited to Bridle), and `bridle host` itself over real pipes,
+//! including a browser that disconnects mid-job.
+
+use bridle_tests::bridle_bin;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+struct Setup {
+    dir: PathBuf,
+}
+
+impl Setup {
+    fn new(name: &str) -> Setup {
+        let dir =
+            std::env::temp_dir().join(format!("bridle-host-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = Command::new(bridle_bin())
+            .args(["keys", "new", "--json", "--out"])
+            .arg(dir.join("planner.key"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let key: Value = serde_json::from_slice(&out.stdout).unwrap();
+        std::fs::write(
+            dir.join("policy.toml"),
+            format!(
+                "[[planner]]\nname = \"p\"\nkid = \"{}\"\npublic_key = \"{}\"\nmax_ttl = \"15m\"\n\n[jobs]\nruntimes = [\"python3\", \"sh\"]\nmin_tier = \"container\"\nmax_wall = \"20s\"\n",
+                key["kid"].as_str().unwrap(),
+                key["public_key"].as_str().unwrap()
+            ),
+        )
+        .unwrap();
+        Setup { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn token(&self, aud: &str) -> String {
+        let out = Command::new(bridle_bin())
+            .args(["token", "mint", "--iss", "p", "--aud", aud, "--verb", "job"])
+            .args([
+                "--runtime",
+                "sh",
+                "--runtime",
+                "python3",
+                "--sandbox",
+                "container",
+                "--key",
+            ])
+            .arg(self.path("planner.key"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::new(bridle_bin());
+        cmd.env("BRIDLE_STATE_DIR", self.path("state"))
+            .env("HOME", self.path("home"))
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_DATA_HOME");
+        cmd
+    }
+
+    fn job_run(&self, token: &str, code: &str, extra: &[&str]) -> Output {
+        std::fs::write(self.path("code.sh"), code).unwrap();
+        self.cmd()
+            .args(["job", "run", "--policy"])
+            .arg(self.path("policy.toml"))
+            .args([
+                "--token",
+                token,
+                "--instance",
+                "inst",
+                "--runtime",
+                "sh",
+                "--tier",
+                "container",
+                "--code",
+            ])
+            .arg(self.path("code.sh"))
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn job_run_json_has_the_stable_shape_and_exit_zero_whatever_the_job_did() {
+    let s = Setup::new("shape");
+    let out = s.job_run(
+        &s.token("inst"),
+        "echo hi; echo oops >&2; exit 7",
+        &["--json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "exit",
+            "limits_hit",
+            "signal",
+            "stderr",
+            "stdout",
+            "wall_ms"
+        ]
+    );
+    assert_eq!(v["exit"], 7);
+    assert_eq!(v["signal"], Value::Null);
+    assert_eq!(v["stdout"], "hi\n");
+    assert_eq!(v["stderr"], "oops\n");
+    assert_eq!(v["limits_hit"], serde_json::json!([]));
+    assert!(v["wall_ms"].is_u64());
+}
+
+#[test]
+fn job_run_reports_limits_and_signals() {
+    let s = Setup::new("limits");
+    let out = s.job_run(
+        &s.token("inst"),
+        "sleep 30",
+        &["--json", "--timeout", "500ms"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    assert_eq!(v["exit"], Value::Null);
+    assert_eq!(v["signal"], "SIGKILL");
+    assert_eq!(v["limits_hit"], serde_json::json!(["wall"]));
+}
+
+#[test]
+fn job_run_refusals_exit_one() {
+    let s = Setup::new("refusals");
+    // Another instance's token.
+    let out = s.job_run(&s.token("other-instance"), "true", &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["refused"], "token-bad-signature");
+    // A replay: the same token twice, across two processes.
+    let token = s.token("inst");
+    assert_eq!(s.job_run(&token, "true", &[]).status.code(), Some(0));
+    let out = s.job_run(&token, "true", &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["refused"], "token-replayed");
+    // Over the policy's memory ceiling (256MB by default).
+    let out = s.job_run(&s.token("inst"), "true", &["--memory", "1GB"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused (memory)"));
+}
+
+#[test]
+fn job_run_usage_errors_exit_two() {
+    let s = Setup::new("usage");
+    let token = s.token("inst");
+    assert_eq!(
+        s.job_run(&token, "true", &["--timeout", "soon"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        s.job_run(&token, "true", &["--memory", "lots"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        s.job_run(&token, "true", &["--input", "/nonexistent/input"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let out = s
+        .cmd()
+        .args(["job", "run", "--tier", "vm"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn read_manifest(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn host_install_writes_per_browser_manifests_limited_to_bridle() {
+    let s = Setup::new("install");
+    let home = s.path("home");
+    let id = "abcdefghijklmnopabcdefghijklmnop";
+    for (browser, dir) in [
+        ("chrome", ".config/google-chrome/NativeMessagingHosts"),
+        ("chromium", ".config/chromium/NativeMessagingHosts"),
+    ] {
+        let out = s
+            .cmd()
+            .args([
+                "host",
+                "install",
+                "--browser",
+                browser,
+                "--extension-id",
+                id,
+                "--instance",
+                "inst",
+                "--policy",
+            ])
+            .arg(s.path("policy.toml"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let m = read_manifest(&home.join(dir).join("dev.bridle.host.json"));
+        assert_eq!(m["name"], "dev.bridle.host");
+        assert_eq!(m["type"], "stdio");
+        assert_eq!(
+            m["allowed_origins"],
+            serde_json::json!([format!("chrome-extension://{id}/")])
+        );
+        assert!(m.get("allowed_extensions").is_none());
+        let launcher = PathBuf::from(m["path"].as_str().unwrap());
+        assert!(launcher.is_absolute());
+        let script = std::fs::read_to_string(&launcher).unwrap();
+        assert!(
+            script.contains(" host --policy ") && script.contains("--instance 'inst'"),
+            "{script}"
+        );
+    }
+    let out = s
+        .cmd()
+        .args(["host", "install", "--browser", "firefox"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let firefox = home.join(".mozilla/native-messaging-hosts/dev.bridle.host.json");
+    assert_eq!(
+        read_manifest(&firefox)["allowed_extensions"],
+        serde_json::json!(["bridle@bridle.dev"])
+    );
+
+    // Chrome needs a well-formed id.
+    let out = s
+        .cmd()
+        .args(["host", "install", "--browser", "chrome"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = s
+        .cmd()
+        .args([
+            "host",
+            "install",
+            "--browser",
+            "chrome",
+            "--extension-id",
+            "chrome-extension://*",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = s
+        .cmd()
+        .args(["host", "uninstall", "--browser", "firefox"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!firefox.exists());
+}
+
+fn frame(message: &Value) -> Vec<u8> {
+    let body = message.to_string().into_bytes();
+    let mut f = (body.len() as u32).to_ne_bytes().to_vec();
+    f.extend_from_slice(&body);
+    f
+}
+
+fn read_frame(r: &mut impl Read) -> Option<Value> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len).ok()?;
+    let mut body = vec![0u8; u32::from_ne_bytes(len) as usize];
+    r.read_exact(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+fn processes_with(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| {
+                    String::from_utf8_lossy(&c)
+                        .replace('\0', " ")
+                        .contains(marker)
+                })
+                .unwrap_or(false)
+        })
+        .count()
+}
+
+#[test]
+fn bridle_host_serves_a_browser_and_kills_jobs_when_it_disconnects() {
+    let s = Setup::new("serve");
+    let mut host = s
+        .cmd()
+        .args(["host", "--instance", "inst", "--policy"])
+        .arg(s.path("policy.toml"))
+        .arg("chrome-extension://abcdefghijklmnopabcdefghijklmnop/")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = host.stdin.take().unwrap();
+    let mut stdout = host.stdout.take().unwrap();
+    stdin
+        .write_all(&frame(&serde_json::json!({"kind": "hello"})))
+        .unwrap();
+    assert_eq!(read_frame(&mut stdout).unwrap()["kind"], "hello");
+
+    let marker = format!("{}.{}", std::process::id() % 1000 + 2000, 37);
+    let code = format!("sleep {marker} &\nuntil grep -q {marker} /proc/$!/cmdline 2>/dev/null; do :; done\necho started\nwait\n");
+    let job = serde_json::json!({"kind": "job", "id": "j", "token": s.token("inst"), "runtime": "sh",
+        "code": code, "tier": "container"});
+    stdin.write_all(&frame(&job)).unwrap();
+    loop {
+        let v = read_frame(&mut stdout).expect("the host ended before the job started");
+        assert!(v["kind"] != "refused" && v["kind"] != "error", "{v}");
+        if v["kind"] == "output" {
+            break;
+        }
+    }
+    assert_eq!(processes_with(&format!("sleep {marker}")), 1);
+    drop(stdin);
+    let status = host.wait().unwrap();
+    assert!(status.success());
+    assert_eq!(processes_with(&format!("sleep {marker}")), 0);
+}

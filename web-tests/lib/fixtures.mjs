@@ -1,0 +1,119 @@
+// The fixture pages of ../fixtures/, served twice on ephemeral ports of 127.0.0.1: as
+// `http://127.0.0.1:A` and as `http://localhost:B`, two origins, so a page can embed a
+// cross-origin iframe. Also a browser with a trusted planner, and runs of scripts, for the
+// suites that execute steps (verbs, frames).
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { join, normalize } from "node:path";
+import { launchWithExtension, serviceWorker } from "./browser.mjs";
+import { bridle, mintToken, policyTrusting } from "./cli.mjs";
+import { DIST_CHROME, ROOT } from "./paths.mjs";
+
+export const FIXTURES = join(ROOT, "web-tests/fixtures");
+
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8" };
+
+/** Serves `FIXTURES` (and `extra`: URL path → absolute file) on 127.0.0.1 and on localhost.
+ * Returns {base, cross, close}. */
+export async function serveFixtures(extra = {}) {
+  const handler = async (req, res) => {
+    const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
+    const file = extra[path] ?? join(FIXTURES, normalize(path).replace(/^(\.\.[/\\])+/, ""));
+    const type = TYPES[file.slice(file.lastIndexOf("."))];
+    if (!file.startsWith(FIXTURES) && extra[path] === undefined) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { "content-type": type ?? "application/octet-stream" });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end("not found");
+    }
+  };
+  const servers = [createServer(handler), createServer(handler)];
+  for (const s of servers) await new Promise((resolve) => s.listen(0, "127.0.0.1", resolve));
+  return {
+    base: `http://127.0.0.1:${servers[0].address().port}`,
+    cross: `http://localhost:${servers[1].address().port}`,
+    close: () => servers.forEach((s) => s.close()),
+  };
+}
+
+/** Every verb a script of these suites may use. */
+export const ALL_VERBS = [
+  "navigate", "click", "fill", "clear", "select", "check", "uncheck", "hover", "press", "scroll to", "submit",
+];
+
+/** A fresh browser with the extension, trusting `planner` as `name`. Returns {browser, worker, instance}. */
+export async function freshBrowser(planner, name, policyExtra = "") {
+  assert.ok(existsSync(join(DIST_CHROME, "manifest.json")), `no ${DIST_CHROME}: run \`make dist\` first`);
+  const browser = await launchWithExtension(DIST_CHROME);
+  const worker = await serviceWorker(browser.context);
+  const instance = await worker.evaluate(() => self.bridle.instanceId());
+  await worker.evaluate((t) => self.bridle.setPolicy(t), policyTrusting(planner, name) + policyExtra);
+  return { browser, worker, instance };
+}
+
+/** Mints a token for `script` (verbs `verbs`, origins `origins`) and runs it; the result. */
+export async function runScript({ worker, dir, planner, name, instance, script, origins, verbs = ALL_VERBS }) {
+  const scriptFile = join(dir, `script-${Date.now()}-${Math.random().toString(36).slice(2)}.bridle`);
+  await writeFile(scriptFile, script);
+  const token = mintToken({ planner, iss: name, instance, scriptFile, origins, verbs });
+  return worker.evaluate(([s, t]) => self.bridle.run(s, t), [script, token]);
+}
+
+/** The script text: header for `origins`, then `lines`. */
+export function script(origins, lines, goal = "Exercise the page") {
+  return ["bridle 1", `goal "${goal}"`, `origins ${origins.map((o) => `"${o}"`).join(", ")}`, "", ...lines, ""].join(
+    "\n",
+  );
+}
+
+/** The run's tab: the newest page whose URL contains `part`. */
+export function pageShowing(context, part) {
+  return context.pages().filter((p) => p.url().includes(part)).at(-1);
+}
+
+/** The audit log verifies with `bridle audit verify --instance`; returns its text. */
+export async function verifiedLog(worker, dir, instance) {
+  const log = await worker.evaluate(() => self.bridle.auditLog());
+  const file = join(dir, `audit-${Date.now()}.jsonl`);
+  await writeFile(file, log);
+  const verified = bridle(["audit", "verify", "--json", "--instance", instance, file]);
+  assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+  return log;
+}
+
+/** Approval windows already answered (closed windows may linger in `pages()` briefly). */
+const answered = new WeakSet();
+
+/** Clicks `button` in the next approval window once it opens; returns its shown origin. */
+export async function answerApproval(context, button, stopped = () => false, meanwhile = undefined) {
+  let popup;
+  for (let tries = 0; popup === undefined; tries += 1) {
+    if (tries > 600 || stopped()) throw new Error("no approval window opened");
+    popup = context.pages().find((p) => p.url().includes("/popup.html") && !answered.has(p));
+    if (popup === undefined) await new Promise((r) => setTimeout(r, 50));
+  }
+  answered.add(popup);
+  const choice = popup.getByRole("button", { name: button });
+  await choice.waitFor();
+  await popup.waitForFunction((name) => {
+    const b = [...document.querySelectorAll("button")].find((x) => x.textContent.trim() === name);
+    return b !== undefined && !b.disabled;
+  }, button);
+  const origin = await popup.locator("#origin").textContent();
+  await meanwhile?.();
+  await choice.click({ noWaitAfter: true }).catch((error) => {
+    if (!/closed/.test(error.message)) throw error;
+  });
+  return { origin };
+}
+
+/** `[index, verb, ok]` of every step. */
+export const stepSummary = (result) => result.steps.map((s) => [s.index, s.verb, s.ok]);

@@ -1,0 +1,194 @@
+// Frames in Chromium: ../fixtures/frames.html on 127.0.0.1 embeds frame-child.html from the
+// same origin, from localhost on another port (cross-origin), and once more hidden. The
+// snapshot holds every frame, each joined to its parent frame (from the browser) and to the
+// <iframe> element holding it (the hello-token protocol); `in frame` targets resolve in
+// them; steps act inside a cross-origin frame; and a frame whose document was replaced after
+// the decision is not acted on.
+//
+// Build first: `make dist`. Run: `node --test tests/frames.test.mjs`.
+
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, afterEach, before, describe, test } from "node:test";
+import { buildCli, newKeyPair } from "../lib/cli.mjs";
+import { answerApproval, freshBrowser, pageShowing, runScript, script, serveFixtures, verifiedLog } from "../lib/fixtures.mjs";
+
+const NAME = "frames-planner";
+
+/** The snapshot JSON of the tab showing `url` (every tab is asked; the top frame's URL
+ * comes from the browser). */
+function snapshotOf(worker, url) {
+  return worker.evaluate(async (wanted) => {
+    let last = "none";
+    for (let tries = 0; tries < 50; tries += 1) {
+      for (const tab of await chrome.tabs.query({})) {
+        try {
+          const json = await self.bridleTest.snapshotTab(tab.id);
+          const frames = JSON.parse(json).frames;
+          if (frames[0].url === wanted) last = JSON.stringify(frames.map((f) => [f.id, f.parent, f.owner, f.url]));
+          // Wait until the three child frames have answered and been joined.
+          if (frames[0].url === wanted && frames.filter((f) => f.owner !== undefined).length === 3) return json;
+        } catch {
+          // No content script in that tab (yet).
+        }
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no snapshot of ${wanted} with its frames; the last: ${last}`);
+  }, url);
+}
+
+const resolve = (worker, snapshot, target, purpose = "act") =>
+  worker.evaluate(([s, t, p]) => self.bridleTest.resolveTarget(s, t, p), [snapshot, target, purpose]);
+
+describe("frames in Chromium", { timeout: 600_000 }, () => {
+  let dir;
+  let planner;
+  let site;
+  let b;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "bridle-frames-"));
+    buildCli(dir);
+    planner = newKeyPair();
+    site = await serveFixtures();
+  });
+
+  afterEach(async () => {
+    await b?.browser.close();
+    b = undefined;
+  });
+
+  after(async () => {
+    site?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const framesUrl = () => `${site.base}/frames.html?cross=${encodeURIComponent(site.cross)}`;
+
+  test("every frame is in the snapshot, joined to its parent and to its <iframe>", { timeout: 120_000 }, async () => {
+    b = await freshBrowser(planner, NAME);
+    const page = await b.browser.context.newPage();
+    await page.goto(framesUrl());
+    const snapshot = await snapshotOf(b.worker, framesUrl());
+    const frames = JSON.parse(snapshot).frames;
+    assert.equal(frames.length, 4);
+    const [top, ...children] = frames;
+    assert.equal(top.id, 0);
+    assert.equal(top.parent, undefined);
+    assert.equal(top.title, "Frames");
+    const iframeTitle = (f) => top.nodes.find((n) => n.id === f.owner)?.attrs?.title;
+    const byTitle = Object.fromEntries(children.map((f) => [iframeTitle(f), f]));
+    assert.deepEqual(Object.keys(byTitle).sort(), ["Hidden", "Payment", "Same-origin widget"]);
+    for (const f of children) {
+      assert.equal(f.parent, 0);
+      assert.equal(top.nodes.find((n) => n.id === f.owner).tag, "iframe");
+      assert.ok(f.id > 0);
+    }
+    // Origins come from the browser.
+    assert.equal(byTitle.Payment.origin, site.cross);
+    assert.equal(byTitle["Same-origin widget"].origin, site.base);
+
+    // Three visible "Pay" buttons (the hidden frame's is out of the tree): ambiguous, listed
+    // with their frames.
+    const all = await resolve(b.worker, snapshot, 'button "Pay"');
+    assert.equal(all.code, "ambiguous", JSON.stringify(all));
+    assert.equal(all.candidates.length, 3);
+    assert.ok(all.candidates.some((c) => c.includes(`in frame ${site.cross}`)), all.candidates.join("\n"));
+
+    // `in frame` picks the cross-origin one, which may be acted on (its frame is placed).
+    const cross = await resolve(b.worker, snapshot, `button "Pay" in frame "${site.cross}"`);
+    assert.equal(cross.ok, true, JSON.stringify(cross));
+    assert.equal(cross.handle.frame, byTitle.Payment.id);
+    // A scope inside a frame: the same-origin frame's form, not the top page's button.
+    const same = await resolve(b.worker, snapshot, `textbox "Card holder" in form "Card" in frame "${site.base}"`);
+    assert.equal(same.ok, true, JSON.stringify(same));
+    assert.equal(same.handle.frame, byTitle["Same-origin widget"].id);
+  });
+
+  test("steps act inside a cross-origin iframe and read from it", { timeout: 120_000 }, async () => {
+    // "Pay" is a sensitive word: standing click grants on both origins let the clicks run unasked.
+    const standing = (origin) => `\n[[site]]\norigin = "${origin}"\nstanding = [{ verb = "click" }]\n`;
+    b = await freshBrowser(planner, NAME, standing(site.base) + standing(site.cross));
+    const result = await runScript({
+      ...b,
+      dir,
+      planner,
+      name: NAME,
+      origins: [site.base, site.cross],
+      script: script(
+        [site.base, site.cross],
+        [
+          `navigate "${framesUrl()}"`,
+          `wait for button "Pay" in frame "${site.cross}" to be visible timeout 5s`,
+          `fill textbox "Card holder" in frame "${site.cross}" with "Ada"`,
+          `click button "Pay" in frame "${site.cross}"`,
+          `fill textbox "Card holder" in form "Card" in frame "${site.base}" with "Bob"`,
+          `click button "Pay" in form "Card" in frame "${site.base}"`,
+          `wait for text "cross paid by Ada" to be visible timeout 5s`,
+          `let s = text of status in frame "${site.cross}"`,
+          "return s",
+        ],
+      ),
+    });
+    assert.equal(result.outcome, "completed", JSON.stringify(result.error));
+    assert.equal(result.value, "cross paid by Ada");
+    const page = pageShowing(b.browser.context, "/frames.html");
+    const statuses = await Promise.all(
+      // Read directly (a locator would wait for the hidden frame's text to be visible).
+      page.frames().map(async (f) => [
+        new URL(f.url()).searchParams.get("who"),
+        await f.evaluate(() => document.getElementById("status")?.textContent ?? null).catch(() => null),
+      ]),
+    );
+    const got = Object.fromEntries(statuses.filter(([who]) => who !== null));
+    assert.deepEqual(got, { same: "same paid by Bob", cross: "cross paid by Ada", hidden: "" });
+    // The top page's own "Pay" was never clicked.
+    assert.equal(await page.locator("#top-log").textContent(), "");
+    await verifiedLog(b.worker, dir, b.instance);
+  });
+
+  test("a frame whose document was replaced after the decision is not acted on", { timeout: 120_000 }, async () => {
+    // Clicks in the cross-origin frame ask: while the approval window is open, the frame
+    // navigates to another document of the same origin with the same layout.
+    b = await freshBrowser(planner, NAME, `\n[[site]]\norigin = "${site.cross}"\nask = ["click"]\n`);
+    const swap = async () => {
+      const page = pageShowing(b.browser.context, "/frames.html");
+      await page.evaluate((cross) => {
+        document.getElementById("cross").src = `${cross}/frame-child.html?who=swapped`;
+      }, site.cross);
+      const frame = await new Promise((resolveFrame) => {
+        const find = () => page.frames().find((f) => f.url().includes("who=swapped"));
+        const poll = setInterval(() => {
+          const f = find();
+          if (f) {
+            clearInterval(poll);
+            resolveFrame(f);
+          }
+        }, 50);
+      });
+      await frame.waitForLoadState("load");
+      // Give the new document's content script its turn to start.
+      await frame.waitForFunction(() => document.readyState === "complete");
+    };
+    // Swap while the window is open, then approve.
+    const approval = answerApproval(b.browser.context, "Approve once", undefined, swap);
+    const result = await runScript({
+      ...b,
+      dir,
+      planner,
+      name: NAME,
+      origins: [site.base, site.cross],
+      script: script([site.base, site.cross], [`navigate "${framesUrl()}"`, `click button "Pay" in frame "${site.cross}"`]),
+    });
+    await approval.catch(() => undefined);
+    assert.equal(result.outcome, "failed", JSON.stringify(result));
+    assert.equal(result.error.code, "act-failed", JSON.stringify(result.error));
+    assert.match(result.error.message, /gone|changed|no longer/, result.error.message);
+    const page = pageShowing(b.browser.context, "/frames.html");
+    const swapped = page.frames().find((f) => f.url().includes("who=swapped"));
+    assert.equal(await swapped.locator("#status").textContent(), "");
+  });
+});
