@@ -109,14 +109,22 @@ function loaded(tabId: number): { done: Promise<boolean>; cancel: () => void } {
       if (change.status === "loading") sawLoading = true;
       if (change.status === "complete") finish(true);
     };
+    // The top document's own load is enough: the tab's status waits for every iframe too, and
+    // one slow or stalled frame (a cross-origin widget) would otherwise fail the navigation.
+    // Frames that have not loaded are left out of snapshots until they answer.
+    const topLoaded = (details: { tabId: number; frameId: number }): void => {
+      if (details.tabId === tabId && details.frameId === 0) finish(true);
+    };
     function finish(ok: boolean): void {
       clearTimeout(timer);
       clearInterval(poll);
       chrome.tabs.onUpdated.removeListener(listener);
+      chrome.webNavigation.onCompleted.removeListener(topLoaded);
       resolve(ok);
     }
     cancel = () => finish(false);
     chrome.tabs.onUpdated.addListener(listener);
+    chrome.webNavigation.onCompleted.addListener(topLoaded);
   });
   return { done, cancel };
 }

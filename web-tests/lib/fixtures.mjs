@@ -74,9 +74,22 @@ export function script(origins, lines, goal = "Exercise the page") {
   );
 }
 
-/** The run's tab: the newest page whose URL contains `part`. */
-export function pageShowing(context, part) {
-  return context.pages().filter((p) => p.url().includes(part)).at(-1);
+/**
+ * The run's tab: the newest page whose URL contains `part`. Playwright can lose track of the
+ * URL of a tab the extension navigated (it keeps reporting `""`), so a page is also asked for
+ * its own `location.href`. Throws when no page shows `part`.
+ */
+export async function pageShowing(context, part) {
+  const pages = context.pages();
+  for (const page of pages.toReversed()) {
+    if (page.url().includes(part)) return page;
+  }
+  for (const page of pages.toReversed()) {
+    if (page.isClosed()) continue;
+    const href = await page.evaluate(() => location.href).catch(() => "");
+    if (href.includes(part)) return page;
+  }
+  throw new Error(`no page shows ${part} (pages: ${pages.map((p) => JSON.stringify(p.url())).join(", ")})`);
 }
 
 /** The audit log verifies with `bridle audit verify --instance`; returns its text. */

@@ -135,7 +135,7 @@ describe("frames in Chromium", { timeout: 600_000 }, () => {
     });
     assert.equal(result.outcome, "completed", JSON.stringify(result.error));
     assert.equal(result.value, "cross paid by Ada");
-    const page = pageShowing(b.browser.context, "/frames.html");
+    const page = await pageShowing(b.browser.context, "/frames.html");
     const statuses = await Promise.all(
       // Read directly (a locator would wait for the hidden frame's text to be visible).
       page.frames().map(async (f) => [
@@ -155,7 +155,7 @@ describe("frames in Chromium", { timeout: 600_000 }, () => {
     // navigates to another document of the same origin with the same layout.
     b = await freshBrowser(planner, NAME, `\n[[site]]\norigin = "${site.cross}"\nask = ["click"]\n`);
     const swap = async () => {
-      const page = pageShowing(b.browser.context, "/frames.html");
+      const page = await pageShowing(b.browser.context, "/frames.html");
       await page.evaluate((cross) => {
         document.getElementById("cross").src = `${cross}/frame-child.html?who=swapped`;
       }, site.cross);
@@ -187,7 +187,7 @@ describe("frames in Chromium", { timeout: 600_000 }, () => {
     assert.equal(result.outcome, "failed", JSON.stringify(result));
     assert.equal(result.error.code, "act-failed", JSON.stringify(result.error));
     assert.match(result.error.message, /gone|changed|no longer/, result.error.message);
-    const page = pageShowing(b.browser.context, "/frames.html");
+    const page = await pageShowing(b.browser.context, "/frames.html");
     const swapped = page.frames().find((f) => f.url().includes("who=swapped"));
     assert.equal(await swapped.locator("#status").textContent(), "");
   });

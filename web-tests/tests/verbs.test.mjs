@@ -75,7 +75,7 @@ describe("every verb and target form in Chromium", { timeout: 1_200_000 }, () =>
     );
     assert.equal(result.outcome, "completed", JSON.stringify(result.error));
     assert.ok(result.steps.every((s) => s.ok), JSON.stringify(result.steps.filter((s) => !s.ok)));
-    const page = pageShowing(b.browser.context, "/verbs.html");
+    const page = await pageShowing(b.browser.context, "/verbs.html");
     assert.equal(await page.locator("#name").inputValue(), "Ada");
     assert.equal(await page.locator("#notes").inputValue(), "two\nlines");
     assert.equal(await page.locator("#nick").inputValue(), "");
@@ -232,7 +232,7 @@ describe("every verb and target form in Chromium", { timeout: 1_200_000 }, () =>
     assert.notEqual(result.outcome, "completed", JSON.stringify(result));
     assert.match(JSON.stringify(result.error), /vault|secret/i, JSON.stringify(result.error));
     // The password the user typed in the meantime never reaches the log.
-    const page = pageShowing(b.browser.context, "/labels.html");
+    const page = await pageShowing(b.browser.context, "/labels.html");
     await page.fill("#pw", password);
     const log = await verifiedLog(b.worker, dir, b.instance);
     assert.ok(!log.includes(password));
