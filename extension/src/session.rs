@@ -215,7 +215,12 @@ impl Instance {
         };
         match (&effect, input) {
             (Effect::Done(result), _) => Err(Todo::Done {
-                result: Box::new(s.preview.executed(redact::redact(&**result, &s.secrets))),
+                result: Box::new(
+                    s.preview.executed(
+                        redact::redact(&**result, &s.secrets)
+                            .unwrap_or_else(|| redact::withheld(result)),
+                    ),
+                ),
             }),
             (Effect::Decide { step, facts, read }, _) => {
                 let ctx = Context::new(&s.checked, &s.token, self.policy());
@@ -235,7 +240,14 @@ impl Instance {
                     clock: &clock,
                     cursor: &mut s.cursor,
                 };
-                Ok(match sink.write(&redact::redact(&**event, &s.secrets)) {
+                // An entry that cannot be cleared of a secret is not written, and the run
+                // stops (a failed audit write means no action).
+                let Some(event) = redact::redact(&**event, &s.secrets) else {
+                    return Ok(Response::AuditFailed {
+                        message: redact::UNCLEARABLE.to_owned(),
+                    });
+                };
+                Ok(match sink.write(&event) {
                     Ok(()) => Response::AuditWritten,
                     Err(message) => Response::AuditFailed { message },
                 })
@@ -320,8 +332,11 @@ impl Instance {
             (Effect::Observe { query, .. }, Some(Input::Snapshot { snapshot })) => {
                 Ok(match Snapshot::from_json(&snapshot) {
                     Ok(snap) => match observe(&snap, query) {
-                        Ok(value) => Response::Value {
-                            value: redact::redact(&value, &s.secrets),
+                        Ok(value) => match redact::redact(&value, &s.secrets) {
+                            Some(value) => Response::Value { value },
+                            None => Response::Failed {
+                                message: redact::UNCLEARABLE.to_owned(),
+                            },
                         },
                         Err(message) => Response::Failed { message },
                     },
