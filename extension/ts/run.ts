@@ -112,8 +112,10 @@ function loaded(tabId: number): { done: Promise<boolean>; cancel: () => void } {
     // The top document's own load is enough: the tab's status waits for every iframe too, and
     // one slow or stalled frame (a cross-origin widget) would otherwise fail the navigation.
     // Frames that have not loaded are left out of snapshots until they answer.
-    const topLoaded = (details: { tabId: number; frameId: number }): void => {
-      if (details.tabId === tabId && details.frameId === 0) finish(true);
+    // Not `about:blank`: the run's new tab loads it first, and its late event must not count
+    // as the navigation's (which Chrome sometimes drops, and `navigate` then asks again).
+    const topLoaded = (details: { tabId: number; frameId: number; url: string }): void => {
+      if (details.tabId === tabId && details.frameId === 0 && !details.url.startsWith("about:")) finish(true);
     };
     function finish(ok: boolean): void {
       clearTimeout(timer);
