@@ -178,8 +178,10 @@ async function runScript(
 
 /** The planner channel's view of this service worker. */
 const channelHost: ChannelHost = {
-  hello: () => serial(async () => (await current()).executor.hello(BROWSER)),
-  planners: () => serial(async () => (await current()).executor.planners() as PairedPlanner[]),
+  // Read-only, and not queued behind a run in progress: a planner that reconnects during a long
+  // run (one waiting for approval) is greeted at once, and gets the run's result.
+  hello: async () => (await current()).executor.hello(BROWSER),
+  planners: async () => (await current()).executor.planners() as PairedPlanner[],
   run: (script, token, observer, signal) => {
     if (runsInFlight > 0) return Promise.reject(new BusyError("a run is in progress"));
     // Counted from now, not from when the queue reaches it: a second run is refused at once.

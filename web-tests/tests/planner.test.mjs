@@ -293,6 +293,20 @@ describe("the planner channel in Chromium", { timeout: 240_000 }, () => {
     worker = await restartServiceWorker(browser.context, worker);
     await planner.next((m) => m.type === "hello", { from: 1, ms: 30_000 });
     assert.ok(planner.connections > connectionsBefore, "a new connection from the restarted worker");
+    // A planner that restarts while a run waits for approval is greeted at once and gets the
+    // run's result on its new connection.
+    {
+      const script = shopScript(shop.base);
+      const from = planner.received.length;
+      planner.send({ type: "run", run: "across-restart", script, token: await token(script) });
+      await planner.next((m) => m.event === "approval-waiting" && m.run === "across-restart", { from });
+      await planner.close();
+      planner = await startTestPlanner(port);
+      await planner.next((m) => m.type === "hello", { ms: 30_000 });
+      await answerApproval(browser.context, "Approve once");
+      const { result } = await planner.next((m) => m.type === "result" && m.run === "across-restart");
+      assert.equal(result.outcome, "completed", JSON.stringify(result.error));
+    }
     // And it still runs scripts.
     const script = shopScript(shop.base, { submit: false });
     const from = planner.received.length;
