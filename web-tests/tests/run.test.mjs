@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import { launchWithExtension, serviceWorker } from "../lib/browser.mjs";
 import { bridle, buildCli, mintToken, newKeyPair, policyTrusting } from "../lib/cli.mjs";
+import { answerApproval } from "../lib/fixtures.mjs";
 import { DIST_CHROME, ROOT } from "../lib/paths.mjs";
 
 const PLANNER_NAME = "test-planner";
@@ -51,36 +52,6 @@ function shopScript(base) {
   ].join("\n");
 }
 
-/** Approval windows already answered (closed windows may linger in `pages()` briefly). */
-const answered = new WeakSet();
-
-/** Clicks `button` in the approval window once it opens, after `meanwhile()` (if given). */
-async function answerApproval(context, button, meanwhile) {
-  // The window's page may first report an empty URL: look for it by its URL until it shows.
-  let popup;
-  for (let tries = 0; popup === undefined; tries += 1) {
-    if (tries > 600) throw new Error("no approval window opened");
-    popup = context.pages().find((p) => p.url().includes("/popup.html") && !answered.has(p));
-    if (popup === undefined) await new Promise((r) => setTimeout(r, 50));
-  }
-  answered.add(popup);
-  const choice = popup.getByRole("button", { name: button });
-  await choice.waitFor();
-  // The buttons are enabled once the request is shown.
-  await popup.waitForFunction((name) => {
-    const b = [...document.querySelectorAll("button")].find((x) => x.textContent.trim() === name);
-    return b !== undefined && !b.disabled;
-  }, button);
-  const origin = await popup.locator("#origin").textContent();
-  await meanwhile?.();
-  // The window closes itself once the answer is sent, possibly before Playwright's click
-  // returns.
-  await choice.click({ noWaitAfter: true }).catch((error) => {
-    if (!/closed/.test(error.message)) throw error;
-  });
-  return { origin };
-}
-
 /** The run's tab: the newest page showing the shop (each run opens a tab of its own). */
 function shopPage(context) {
   return context.pages().filter((p) => p.url().includes("/shop.html")).at(-1);
@@ -106,7 +77,7 @@ describe("runs executed in Chromium", { timeout: 240_000 }, () => {
       origins: [shop.base],
       verbs: ["navigate", "fill", "click", "submit"],
     });
-    const approval = approve === null ? null : answerApproval(browser.context, approve, meanwhile);
+    const approval = approve === null ? null : answerApproval(browser.context, approve, () => false, meanwhile);
     const result = await worker.evaluate(([s, t]) => self.bridle.run(s, t), [script, token]);
     try {
       return { result, approval: await approval };
