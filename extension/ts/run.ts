@@ -7,13 +7,12 @@
 import { runHostJob } from "./jobs";
 import { requestApproval } from "./approval";
 import { CONTENT_PROTOCOL, parseActReport, type ActAction, type ActReport, type ActRequest } from "./messages";
+import { watchLoad } from "./load";
 import { guarded, watchNavigation, type NavEvent } from "./navguard";
 import { snapshotQuery, waitForChange, type SnapshotQuery } from "./snapshot";
 import type { ApprovalRequest, JobSummary, PlannedStep, RunResult } from "./types";
 
-/** How long a navigation may take to load. */
-const LOAD_TIMEOUT_MS = 30_000;
-/** How often a load is re-checked, and a content script that is not ready yet asked again. */
+/** How often a content script that is not ready yet is asked again. */
 const WAIT_POLL_MS = 100;
 /** How long a page has to get its content script ready after loading. */
 const CONTENT_READY_MS = 5_000;
@@ -80,64 +79,13 @@ export interface RunHost {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Resolves once tab `tabId` has loaded (or fails after the timeout): its `status:
- * "complete"` event, or, since that event can be missed when a load finishes very fast, a
- * polled `status` of "complete" after "loading" was seen or after a second. */
-let lastStatus = "unknown";
-function loaded(tabId: number): { done: Promise<boolean>; cancel: () => void } {
-  let cancel = (): void => {};
-  const done = new Promise<boolean>((resolve) => {
-    const started = Date.now();
-    let sawLoading = false;
-    lastStatus = "unknown";
-    const timer = setTimeout(() => finish(false), LOAD_TIMEOUT_MS);
-    const poll = setInterval(() => {
-      chrome.tabs.get(tabId).then(
-        (tab) => {
-          lastStatus = tab.status ?? "unknown";
-          if (tab.status === "loading") sawLoading = true;
-          else if (tab.status === "complete" && (sawLoading || Date.now() - started > 1_000)) finish(true);
-        },
-        (error: unknown) => {
-          lastStatus = `gone (${String(error)})`;
-          finish(false);
-        },
-      );
-    }, WAIT_POLL_MS);
-    const listener = (id: number, change: chrome.tabs.OnUpdatedInfo): void => {
-      if (id !== tabId) return;
-      if (change.status === "loading") sawLoading = true;
-      if (change.status === "complete") finish(true);
-    };
-    // The top document's own load is enough: the tab's status waits for every iframe too, and
-    // one slow or stalled frame (a cross-origin widget) would otherwise fail the navigation.
-    // Frames that have not loaded are left out of snapshots until they answer.
-    // Not `about:blank`: the run's new tab loads it first, and its late event must not count
-    // as the navigation's (which Chrome sometimes drops, and `navigate` then asks again).
-    const topLoaded = (details: { tabId: number; frameId: number; url: string }): void => {
-      if (details.tabId === tabId && details.frameId === 0 && !details.url.startsWith("about:")) finish(true);
-    };
-    function finish(ok: boolean): void {
-      clearTimeout(timer);
-      clearInterval(poll);
-      chrome.tabs.onUpdated.removeListener(listener);
-      chrome.webNavigation.onCompleted.removeListener(topLoaded);
-      resolve(ok);
-    }
-    cancel = () => finish(false);
-    chrome.tabs.onUpdated.addListener(listener);
-    chrome.webNavigation.onCompleted.addListener(topLoaded);
-  });
-  return { done, cancel };
-}
-
 /** How long a tab may stay `unloaded` after a navigation before it is asked again. */
 const UNLOADED_RETRY_MS = 1_000;
 
 /** Chrome sometimes drops the first navigation of a new window's tab and leaves the tab
  * `unloaded` (seen in about one run in five in headless Chromium, whatever the focus): while
  * the load has not finished and the tab is still `unloaded`, the navigation is asked again. */
-async function retryWhileUnloaded(tabId: number, url: string, finished: Promise<boolean>): Promise<void> {
+async function retryWhileUnloaded(tabId: number, url: string, finished: Promise<unknown>): Promise<void> {
   let over = false;
   void finished.then(() => (over = true));
   while (!over) {
@@ -151,7 +99,7 @@ async function retryWhileUnloaded(tabId: number, url: string, finished: Promise<
 
 /** A navigation of the run's tab, waiting for its load. */
 async function navigate(tabId: number, action: Extract<Todo, { todo: "navigate" }>["action"]): Promise<ActReport> {
-  const load = loaded(tabId);
+  const load = watchLoad(tabId);
   try {
     switch (action.type) {
       case "navigate":
@@ -173,10 +121,10 @@ async function navigate(tabId: number, action: Extract<Todo, { todo: "navigate" 
     load.cancel();
     return { ok: false, error: `the navigation failed: ${String(error)}`, effect_observed: false };
   }
-  const ok = await load.done;
-  return ok
+  const outcome = await load.done;
+  return outcome.ok
     ? { ok: true, error: null, effect_observed: true }
-    : { ok: false, error: `the page did not finish loading in time (tab status: ${lastStatus})`, effect_observed: false };
+    : { ok: false, error: outcome.why, effect_observed: false };
 }
 
 /** The approval window's view of the engine's request. */
@@ -293,7 +241,7 @@ export async function drive(host: RunHost, tabId: number, first: Todo): Promise<
             todo.what.kind === "pause"
               ? sleep(todo.timeout_ms).then(() => true)
               : // `idle`: the page has finished loading (network idle is not watched yet).
-                chrome.tabs.get(tabId).then(async (tab) => tab.status === "complete" || (await loaded(tabId).done));
+                chrome.tabs.get(tabId).then(async (tab) => tab.status === "complete" || (await watchLoad(tabId).done).ok);
           const got = await guarded(watch, check, waited, () => undefined);
           if ("stopped" in got) {
             todo = got.stopped;
