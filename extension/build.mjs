@@ -125,12 +125,12 @@ async function build(browser, outDir) {
   });
   await esbuild.build({
     ...common,
-    entryPoints: ["popup", "options", "content"].map((name) => join(here, `ts/${name}.ts`)),
+    entryPoints: ["popup", "options", "content", "handoff", "upload"].map((name) => join(here, `ts/${name}.ts`)),
     outdir: outDir,
     format: "iife",
     tsconfig: join(here, "tsconfig.json"),
   });
-  for (const file of ["popup.html", "options.html", "pages.css"]) {
+  for (const file of ["popup.html", "options.html", "handoff.html", "upload.html", "pages.css"]) {
     await copyFile(join(here, "static", file), join(outDir, file));
   }
   await copyFile(join(here, "pkg/bridle_extension_bg.wasm"), join(outDir, "wasm/bridle_extension_bg.wasm"));

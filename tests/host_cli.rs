@@ -367,3 +367,44 @@ fn bridle_host_serves_a_browser_and_kills_jobs_when_it_disconnects() {
     assert!(status.success());
     assert_eq!(processes_with(&format!("sleep {marker}")), 0);
 }
+
+#[test]
+fn doctor_reports_every_check_and_exits_by_the_container_tier() {
+    let out = Command::new(bridle_bin())
+        .args(["doctor", "--json", "--no-kvm-probe"])
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let works = report["container_tier"].as_bool().unwrap();
+    // Exit 0 exactly when container jobs work here.
+    assert_eq!(out.status.success(), works, "{report}");
+    let checks = report["checks"].as_array().unwrap();
+    let names: Vec<&str> = checks
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    for wanted in [
+        "bubblewrap",
+        "user namespaces",
+        "seccomp",
+        "landlock",
+        "cgroups",
+        "container job",
+        "job network",
+        "qemu",
+        "vm network",
+        "kvm",
+        "guest kernel",
+    ] {
+        assert!(names.contains(&wanted), "no `{wanted}` in {names:?}");
+    }
+    // Every finding that is not ok says how to fix it.
+    for c in checks {
+        let status = c["status"].as_str().unwrap();
+        assert!(["ok", "warn", "fail"].contains(&status), "{c}");
+        assert!(!c["detail"].as_str().unwrap().is_empty(), "{c}");
+        if status != "ok" && c["check"] != "kvm" {
+            assert!(c["fix"].as_str().is_some_and(|f| !f.is_empty()), "{c}");
+        }
+    }
+}

@@ -4,22 +4,21 @@
 //!
 //! Every case carries hand-written expectations that the generator asserts before it writes
 //! anything, so the file is never just "whatever the code did". Without `BRIDLE_BLESS=1` the
-//! test regenerates the vectors in memory and fails on any difference; the same file is then
-//! replayed by the wasm build (a native-versus-wasm differential test).
+//! test regenerates the vectors in memory and fails on any difference. The replay itself is
+//! `bridle_executor::vectors`, which the extension's wasm build runs too: the same file is
+//! replayed in headless Chromium by `web-tests/tests/vectors.test.mjs` (a native-versus-wasm
+//! differential test).
 //!
 //! Several cases are the "a token never widens the policy" suite: each gives the token more
 //! than the policy allows and expects the policy to win.
 
-use bridle_executor::decide::{decide, Context};
 use bridle_executor::decision::{Amount, ElementFacts, Facts};
 use bridle_executor::ed25519_dalek::SigningKey;
 use bridle_executor::keys::{encode_public_key, instance_id, key_id};
-use bridle_executor::replay::MemoryReplayStore;
 use bridle_executor::time::format_description::well_known::Rfc3339;
 use bridle_executor::time::{Duration, OffsetDateTime};
-use bridle_executor::token::{mint, Claims, Grant, ScriptHash, UnverifiedToken, VerifyContext};
-use bridle_executor::Policy;
-use serde::{Deserialize, Serialize};
+use bridle_executor::token::{mint, Claims, Grant, ScriptHash};
+use bridle_executor::vectors::{self, Expected, Vector};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -42,36 +41,6 @@ fn policy_with(rest: &str) -> String {
         key_id(&key),
         encode_public_key(&key)
     )
-}
-
-/// One vector as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Vector {
-    name: String,
-    policy: String,
-    script: String,
-    token: String,
-    instance: String,
-    now: String,
-    /// Page facts for some steps (by 1-based index); the others are decided as in a preview.
-    facts: BTreeMap<usize, Facts>,
-    expected: Expected,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Expected {
-    token_valid: bool,
-    token_error: Option<String>,
-    decisions: Vec<ExpectedStep>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct ExpectedStep {
-    index: usize,
-    verb: String,
-    risk: String,
-    decision: String,
-    reasons: Vec<String>,
 }
 
 /// A case before generation: inputs plus the hand-written expectations.
@@ -464,55 +433,9 @@ fn mint_for(case: &Case, instance: &str) -> String {
     mint(&claims, &key_id(&key.verifying_key()), &key, instance).unwrap()
 }
 
-/// Runs one vector's inputs through the PEP exactly as `bridle authorize` and the extension
-/// do, returning what it decided.
+/// The shared replay (`bridle_executor::vectors::evaluate`), which the wasm build runs too.
 fn evaluate(v: &Vector) -> Expected {
-    let policy = Policy::from_toml(&v.policy).unwrap();
-    let options = bridle_dsl::CheckOptions {
-        risk: policy.risk_options(),
-    };
-    let checked = bridle_dsl::check_bytes(v.script.as_bytes(), &options).unwrap();
-    let mut replay = MemoryReplayStore::new();
-    let verified = UnverifiedToken::parse(&v.token).and_then(|t| {
-        t.verify(&mut VerifyContext {
-            keys: &policy,
-            instance_id: &v.instance,
-            now: OffsetDateTime::parse(&v.now, &Rfc3339).unwrap(),
-            script: Some(v.script.as_bytes()),
-            replay: &mut replay,
-        })
-    });
-    let decisions = checked
-        .steps
-        .iter()
-        .map(|step| {
-            let (decision, risk, reasons) = match &verified {
-                Ok(token) => {
-                    let facts = v.facts.get(&step.index).cloned().unwrap_or_default();
-                    let ctx = Context::new(&checked, token, &policy);
-                    let d = decide(&ctx, step, &facts);
-                    (d.outcome.as_str(), d.risk.as_str(), d.reason_texts())
-                }
-                Err(e) => (
-                    "deny",
-                    step.risk.as_str(),
-                    vec![format!("invalid token: {}", e.code())],
-                ),
-            };
-            ExpectedStep {
-                index: step.index,
-                verb: step.verb.as_str().to_owned(),
-                risk: risk.to_owned(),
-                decision: decision.to_owned(),
-                reasons,
-            }
-        })
-        .collect();
-    Expected {
-        token_valid: verified.is_ok(),
-        token_error: verified.err().map(|e| e.code().to_owned()),
-        decisions,
-    }
+    vectors::evaluate(v).unwrap()
 }
 
 fn generate() -> Vec<Vector> {
@@ -582,13 +505,38 @@ fn decision_vectors_match_the_checked_in_file() {
 
 #[test]
 fn stored_vectors_replay_to_their_expected_decisions() {
-    // Independent of the generator: what a second implementation (the wasm build) does.
-    let stored: Vec<Vector> =
-        serde_json::from_str(&std::fs::read_to_string(vectors_path()).unwrap()).unwrap();
+    // Independent of the generator: the replay the wasm build runs too
+    // (`self.bridleTest.replayVectors`, web-tests/tests/vectors.test.mjs), on the stored file.
+    let text = std::fs::read_to_string(vectors_path()).unwrap();
+    let stored = vectors::parse(&text).unwrap();
     assert!(stored.len() >= 20, "only {} vectors", stored.len());
-    for v in &stored {
-        assert_eq!(evaluate(v), v.expected, "vector `{}`", v.name);
+    let replayed = vectors::replay(&text).unwrap();
+    assert_eq!(replayed.len(), stored.len(), "every vector is replayed");
+    for (r, v) in replayed.iter().zip(&stored) {
+        assert_eq!(r.name, v.name);
+        assert_eq!(r.got, v.expected, "vector `{}`", v.name);
+        assert!(r.agrees, "vector `{}`", v.name);
     }
+}
+
+#[test]
+fn a_tampered_vector_is_reported_as_disagreeing() {
+    // The replay can fail: one stored decision changed is caught, and what the PEP decided is
+    // still reported, not copied from the file.
+    let text = std::fs::read_to_string(vectors_path()).unwrap();
+    let mut stored = vectors::parse(&text).unwrap();
+    let original = stored[0].expected.clone();
+    let step = &mut stored[0].expected.decisions[0];
+    step.decision = if step.decision == "allow" {
+        "deny"
+    } else {
+        "allow"
+    }
+    .to_owned();
+    let replayed = vectors::replay(&serde_json::to_string(&stored).unwrap()).unwrap();
+    assert!(!replayed[0].agrees);
+    assert_eq!(replayed[0].got, original);
+    assert!(replayed[1..].iter().all(|r| r.agrees));
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! `bridle doctor`: checks what the native host's sandboxes need on this machine and explains
 //! each finding with its fix — bubblewrap, user namespaces, seccomp, the Landlock ABI, the
 //! cgroup layout, a real container job, KVM (a guest boot probe, not the existence of
-//! `/dev/kvm`), QEMU and the guest kernel.
+//! `/dev/kvm`), QEMU, the guest kernel, and the network stacks of jobs granted a network
+//! (slirp4netns, passt).
 //!
 //! Exit status: 0 when the container tier works, 1 when it does not.
 
@@ -70,7 +71,19 @@ pub fn run(args: DoctorArgs) -> ExitCode {
     let container = container_probe();
     let container_ok = container.status == Status::Ok;
     findings.push(container);
+    findings.push(network_tool(
+        "job network",
+        bridle_host::container::net::find(),
+        bridle_host::container::net::TOOL,
+        "container jobs granted a network",
+    ));
     findings.push(qemu());
+    findings.push(network_tool(
+        "vm network",
+        bridle_host::microvm::net::find(),
+        bridle_host::microvm::net::TOOL,
+        "microVM jobs granted a network",
+    ));
     let kernel = guest_kernel();
     findings.push(kvm(args.no_kvm_probe, kernel.as_deref()));
     findings.push(match &kernel {
@@ -118,6 +131,33 @@ pub fn run(args: DoctorArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// The user-mode network stack a tier gives jobs granted a network (outbound only, never the
+/// host's loopback); without it those jobs are refused, naming it.
+fn network_tool(check: &'static str, found: Option<PathBuf>, tool: &str, who: &str) -> Finding {
+    match found {
+        Some(path) if check == "job network" && !Path::new("/dev/net/tun").exists() => finding(
+            check,
+            Status::Warn,
+            format!(
+                "{} is there but /dev/net/tun is not: {who} are refused",
+                path.display()
+            ),
+            Some("load the tun module (modprobe tun)"),
+        ),
+        Some(path) => finding(check, Status::Ok, path.display().to_string(), None),
+        None => finding(
+            check,
+            Status::Warn,
+            format!("`{tool}` is not installed: {who} are refused"),
+            Some(if tool == "passt" {
+                "apt-get install passt"
+            } else {
+                "apt-get install slirp4netns"
+            }),
+        ),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod preview;
 pub mod protocol;
 pub mod replay;
 pub mod token;
+pub mod vectors;
 
 // Re-exported so callers (the CLI, benchmarks, the extension) use the same versions as the
 // token code without naming them again.

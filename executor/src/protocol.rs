@@ -102,8 +102,25 @@ pub enum Progress {
     Started { plan: serde_json::Value },
     /// The user is being asked about step `step` (its canonical text).
     ApprovalWaiting { step: usize, text: String },
+    /// Step `step` waits for the user to do something by hand: `what` it is, and `text`, the
+    /// handoff's message or the upload window's heading.
+    UserWaiting {
+        step: usize,
+        what: UserTask,
+        text: String,
+    },
     /// A step ran (or was refused): the extension's `StepRecord`.
     Step { record: serde_json::Value },
+}
+
+/// What a step waits for the user to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserTask {
+    /// A `handoff`: the user acts in the page, then continues or aborts.
+    Handoff,
+    /// An `upload`: the user picks the file.
+    File,
 }
 
 /// Why a message was refused.
@@ -421,6 +438,19 @@ mod tests {
         assert_eq!(v["type"], "progress");
         assert_eq!(v["event"], "approval-waiting");
         assert_eq!(v["step"], 3);
+        let waiting = ToPlanner::Progress {
+            run: "r1".into(),
+            event: Progress::UserWaiting {
+                step: 2,
+                what: UserTask::Handoff,
+                text: "Please sign in".into(),
+            },
+        };
+        let v = serde_json::to_value(&waiting).unwrap();
+        assert_eq!(
+            (v["event"].as_str(), v["what"].as_str(), v["step"].as_u64()),
+            (Some("user-waiting"), Some("handoff"), Some(2))
+        );
         // Planners read the instance's messages leniently: a field added later is ignored.
         let later: ToPlanner =
             serde_json::from_str(r#"{"type":"pong","nonce":"n","added":true}"#).unwrap();

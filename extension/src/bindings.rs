@@ -151,6 +151,20 @@ impl Executor {
         to_js(&self.session.as_ref().map_or(&[][..], Session::plan))
     }
 
+    /// The frames of the last snapshot the run read (`[{frame, doc, version}]`; `[]` when no
+    /// run is): ask each frame for the changes since, and `stepRun` applies them
+    /// (docs/snapshot.md, "Incremental snapshots").
+    #[wasm_bindgen(js_name = snapshotBases)]
+    pub fn snapshot_bases(&self) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .session
+                .as_ref()
+                .map(Session::snapshot_bases)
+                .unwrap_or_default(),
+        )
+    }
+
     /// The navigation guard (`session::navguard`): checks one `webNavigation` event of the
     /// run's tab (`{kind: "committed" | "same-document" | "new-tab", url, qualifiers}`).
     /// `null`: allowed. Otherwise the run was stopped and this is its `{todo: "done", result}`;
@@ -326,6 +340,18 @@ pub fn resolve_targets(
 pub fn describe_page(snapshot_json: &str) -> Result<JsValue, JsError> {
     let all = crate::page::describe_page(snapshot_json).map_err(|e| JsError::new(&e))?;
     to_js(&all)
+}
+
+/// Test hook (`self.bridleTest.applySnapshot`): the tab snapshot `next` (whole frames and
+/// updates) read after `prev` as a run reads it (`page::delta`), as whole JSON again.
+#[wasm_bindgen(js_name = applySnapshot)]
+pub fn apply_snapshot(prev: &str, next: &str) -> Result<String, JsError> {
+    let refused =
+        |e: bridle_executor::page::SnapshotError| JsError::new(&format!("{}: {e}", e.code()));
+    let prev = bridle_executor::page::Snapshot::from_json(prev).map_err(refused)?;
+    let next =
+        bridle_executor::page::Snapshot::from_json_after(next, Some(&prev)).map_err(refused)?;
+    serde_json::to_string(&next.to_msg()).map_err(|e| JsError::new(&e.to_string()))
 }
 
 /// Reads one message from a planner: `{kind: "message", message}` or `{kind: "refused",

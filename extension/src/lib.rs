@@ -11,10 +11,14 @@ pub mod instance;
 pub mod page;
 pub mod report;
 pub mod session;
+#[cfg(test)]
+mod testkit;
 pub mod vault;
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;
+#[cfg(target_arch = "wasm32")]
+mod vectors;
 
 pub use instance::{Instance, LoadError, Now, Stored, TimeError};
 pub use report::{PolicyReport, RunOutcome, RunResult, ScriptReport};

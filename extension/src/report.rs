@@ -206,6 +206,10 @@ pub struct RunResult {
     pub steps: Vec<StepRecord>,
     pub warnings: Vec<String>,
     pub steps_done: u64,
+    /// Each file an `upload` handed to a page: its name, size and SHA-256, never its bytes
+    /// (`session/people.rs`). Left out when there were none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub uploads: Vec<crate::session::people::UploadRecord>,
 }
 
 /// A run decided but not yet written to the audit log.
@@ -312,6 +316,7 @@ pub fn preview(
                     steps: Vec::new(),
                     warnings: Vec::new(),
                     steps_done: 0,
+                    uploads: Vec::new(),
                 },
                 jti: None,
                 accepted: None,
@@ -362,6 +367,7 @@ pub fn preview(
             steps: Vec::new(),
             warnings: Vec::new(),
             steps_done: 0,
+            uploads: Vec::new(),
         },
         jti,
         accepted,

@@ -18,7 +18,9 @@ use bridle_executor::engine::{
     ChainSink, Clock, Effect, ElementState, FillValue, HandoffChoice, Machine, Query, Response,
     RunInputs, Value, WaitFor,
 };
-use bridle_executor::page::{self, Handle, Purpose, ResolveError, Snapshot};
+use bridle_executor::page::{
+    self, Handle, HitReport, Purpose, ResolveError, Snapshot, SnapshotError,
+};
 use bridle_executor::time::OffsetDateTime;
 use bridle_executor::token::VerifiedToken;
 use serde::{Deserialize, Serialize};
@@ -31,6 +33,9 @@ pub enum Todo {
     /// Take a fresh snapshot of the run's tab and answer [`Input::Snapshot`] (or
     /// [`Input::Blank`] when the tab shows no page the content script runs in).
     Snapshot { effect: Box<Effect> },
+    /// Hit-test these elements where they are now, each in its frame's content script
+    /// (`page::hits`) → [`Input::Hits`].
+    HitTest { probes: Vec<Handle> },
     /// Send this primitive to the content script of the run's tab → [`Input::Acted`].
     Act { handle: Handle, action: Action },
     /// Navigate the run's tab (`navigate`, `back`, `forward`, `reload`) and wait for the load
@@ -55,6 +60,24 @@ pub enum Todo {
         step: usize,
         request: Box<jobs::HostJob>,
     },
+    /// Show the handoff window: the planner's `message`, the `origin` of the run's tab as
+    /// its last snapshot says, "Continue" and "Abort" → [`Input::Handoff`] (closed or timed
+    /// out: `abort`).
+    Handoff {
+        step: usize,
+        message: String,
+        origin: String,
+    },
+    /// Show the upload window for `step` with `prompt` (read from the page), let the user pick
+    /// a file and keep its bytes for the [`Todo::Act`] that follows → [`Input::File`].
+    ChooseFile {
+        step: usize,
+        prompt: String,
+        origin: String,
+    },
+    /// Open, list, switch or close the run's tabs (`open tab`, `switch tab`, `close tab`;
+    /// [`tabs::TabAction`] says which) → [`Input::Acted`], or [`Input::Tabs`] for a list.
+    Tab { action: tabs::TabAction },
     /// The run is over.
     Done { result: Box<RunResult> },
 }
@@ -67,10 +90,19 @@ pub enum Input {
     Snapshot {
         snapshot: String,
     },
+    /// The answers to a [`Todo::HitTest`], one per probe.
+    Hits {
+        hits: Vec<HitReport>,
+    },
     /// The tab shows `about:blank` (before the first `navigate`).
     Blank,
     /// No content script answers in the tab (an error page, a page that is not http(s)).
     Unreadable,
+    /// The run's open tabs for a [`Todo::Tab`] list: the current one first, then the others
+    /// from the most recently current.
+    Tabs {
+        tabs: Vec<tabs::RunTab>,
+    },
     Acted {
         result: ActResult,
     },
@@ -83,6 +115,14 @@ pub enum Input {
     /// The native host's final reply to a [`Todo::Job`].
     HostReply {
         reply: serde_json::Value,
+    },
+    /// The user's answer to a [`Todo::Handoff`].
+    Handoff {
+        choice: HandoffChoice,
+    },
+    /// How the upload window of a [`Todo::ChooseFile`] ended.
+    File {
+        choice: people::FileChoice,
     },
 }
 
@@ -103,6 +143,63 @@ pub struct Session {
     /// which verifies the job's grant itself.
     token_text: String,
     script_text: String,
+    /// The file picked for an `upload` and the uploads done (`session/people.rs`).
+    people: people::People,
+    /// The snapshot an acting step was checked on, waiting for its hit tests.
+    probe: Option<Probe>,
+    /// The last snapshot read, as the content scripts sent it: the next one may come as
+    /// changes to its frames (`page::delta`).
+    page: Option<Snapshot>,
+}
+
+/// A frame of the last snapshot read, which the next snapshot may update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FrameBase {
+    pub frame: u64,
+    pub doc: String,
+    pub version: u64,
+}
+
+/// A snapshot taken without hit tests and the elements whose hit tests it waits for.
+#[derive(Debug)]
+struct Probe {
+    snapshot: Snapshot,
+    asked: Vec<Handle>,
+}
+
+impl Session {
+    /// Reads a snapshot of the run's tab: whole frames, and changes to the frames of the last
+    /// one read. After a refusal the next snapshot is asked for whole.
+    fn read_page(&mut self, json: &str) -> Result<Snapshot, SnapshotError> {
+        let read = Snapshot::from_json_after(json, self.page.as_ref());
+        self.page = read.as_ref().ok().cloned();
+        read
+    }
+
+    /// What the next snapshot may be sent as changes to.
+    pub fn snapshot_bases(&self) -> Vec<FrameBase> {
+        self.page
+            .iter()
+            .flat_map(|p| p.frames())
+            .filter_map(|f| {
+                Some(FrameBase {
+                    frame: f.id,
+                    doc: f.doc.clone()?,
+                    version: f.version?,
+                })
+            })
+            .collect()
+    }
+
+    /// Keeps `snapshot` and asks for the hit tests of `handle` and the frames around it.
+    fn probe_hits(&mut self, snapshot: Snapshot, handle: Handle) -> Todo {
+        let asked = snapshot.hit_chain(handle);
+        self.probe = Some(Probe {
+            snapshot,
+            asked: asked.clone(),
+        });
+        Todo::HitTest { probes: asked }
+    }
 }
 
 impl Session {
@@ -181,6 +278,9 @@ impl Instance {
             secrets: Vec::new(),
             token_text: token.to_owned(),
             script_text: script.to_owned(),
+            people: people::People::default(),
+            probe: None,
+            page: None,
         };
         session.pending = session.machine.step(None);
         let todo = self.advance(&mut session, None, now);
@@ -215,12 +315,13 @@ impl Instance {
         };
         match (&effect, input) {
             (Effect::Done(result), _) => Err(Todo::Done {
-                result: Box::new(
-                    s.preview.executed(
+                result: Box::new(report::RunResult {
+                    uploads: s.people.uploads().to_vec(),
+                    ..s.preview.executed(
                         redact::redact(&**result, &s.secrets)
                             .unwrap_or_else(|| redact::withheld(result)),
-                    ),
-                ),
+                    )
+                }),
             }),
             (Effect::Decide { step, facts, read }, _) => {
                 let ctx = Context::new(&s.checked, &s.token, self.policy());
@@ -242,7 +343,9 @@ impl Instance {
                 };
                 // An entry that cannot be cleared of a secret is not written, and the run
                 // stops (a failed audit write means no action).
-                let Some(event) = redact::redact(&**event, &s.secrets) else {
+                let uploaded = people::on_audit(&mut s.people, event);
+                let event = uploaded.as_ref().unwrap_or(event);
+                let Some(event) = redact::redact(event, &s.secrets) else {
                     return Ok(Response::AuditFailed {
                         message: redact::UNCLEARABLE.to_owned(),
                     });
@@ -257,18 +360,39 @@ impl Instance {
             (Effect::ReadAmount { .. }, None) => Err(snapshot_todo()),
             (Effect::ReadAmount { .. }, Some(Input::Snapshot { snapshot })) => {
                 Ok(Response::Amount {
-                    amount: crate::page::amount_in(&snapshot),
+                    amount: s
+                        .read_page(&snapshot)
+                        .ok()
+                        .and_then(|snap| page::page_amount(&snap)),
                 })
             }
             (Effect::ReadAmount { .. }, Some(Input::Blank | Input::Unreadable)) => {
                 Ok(Response::Amount { amount: None })
             }
-            // Not supported by the extension yet: handoffs, which abort (the engine handles
-            // that safely).
             (Effect::Note { .. }, _) => Ok(Response::Noted),
-            (Effect::Handoff { .. }, _) => Ok(Response::Handoff {
-                choice: HandoffChoice::Abort,
-            }),
+            // The page is read first, for the origin the window shows.
+            (Effect::Handoff { .. }, None) => Err(snapshot_todo()),
+            (Effect::Handoff { step, message }, Some(Input::Snapshot { snapshot })) => {
+                let page = s.read_page(&snapshot).ok();
+                Err(people::handoff_todo(*step, message, page.as_ref(), false))
+            }
+            (Effect::Handoff { step, message }, Some(Input::Blank)) => {
+                Err(people::handoff_todo(*step, message, None, true))
+            }
+            (Effect::Handoff { step, message }, Some(Input::Unreadable)) => {
+                Err(people::handoff_todo(*step, message, None, false))
+            }
+            (Effect::Handoff { .. }, Some(Input::Handoff { choice })) => {
+                Ok(Response::Handoff { choice })
+            }
+            // The user picked a file (or did not): the element is read and re-checked again
+            // before the file is handed to it.
+            (Effect::Act { step, .. }, Some(Input::File { choice })) => {
+                match people::file_chosen(&mut s.people, *step, choice) {
+                    Ok(()) => Err(snapshot_todo()),
+                    Err(failed) => Ok(failed),
+                }
+            }
             (Effect::Job { step, job }, None) => Err(Todo::Job {
                 step: *step,
                 request: Box::new(jobs::host_job(job, &s.token_text, &s.script_text)),
@@ -296,7 +420,7 @@ impl Instance {
                 candidates: vec!["the tab shows no page yet".to_owned()],
             }),
             (Effect::Resolve { step, target }, Some(Input::Snapshot { snapshot })) => {
-                let snap = match Snapshot::from_json(&snapshot) {
+                let snap = match s.read_page(&snapshot) {
                     Ok(snap) => snap,
                     Err(e) => {
                         return Ok(Response::NotFound {
@@ -308,7 +432,30 @@ impl Instance {
                     Some(info) if acts_on_element(info.verb) => Purpose::Act,
                     _ => Purpose::Observe,
                 };
-                Ok(match page::resolve(&snap, target, purpose) {
+                match page::resolve(&snap, target, purpose) {
+                    // The one element found without hit tests: now its own (and its frames').
+                    Ok(found) if purpose == Purpose::Act => Err(s.probe_hits(snap, found.handle)),
+                    Ok(found) => {
+                        s.handles.insert(*step, found.handle);
+                        Ok(Response::Resolved {
+                            element: found.facts,
+                        })
+                    }
+                    Err(e) => Ok(resolve_failure(&e)),
+                }
+            }
+            (Effect::Resolve { step, target }, Some(Input::Hits { hits })) => {
+                let Some(mut probe) = s.probe.take() else {
+                    return Err(Todo::Done {
+                        result: Box::new(self.end_bad(s, now)),
+                    });
+                };
+                if let Err(e) = probe.snapshot.apply_hits(&probe.asked, &hits) {
+                    return Ok(Response::NotFound {
+                        candidates: vec![format!("gone: {e}")],
+                    });
+                }
+                Ok(match page::resolve(&probe.snapshot, target, Purpose::Act) {
                     Ok(found) => {
                         s.handles.insert(*step, found.handle);
                         Response::Resolved {
@@ -330,7 +477,7 @@ impl Instance {
                 candidates: vec![UNREADABLE.to_owned()],
             }),
             (Effect::Observe { query, .. }, Some(Input::Snapshot { snapshot })) => {
-                Ok(match Snapshot::from_json(&snapshot) {
+                Ok(match s.read_page(&snapshot) {
                     Ok(snap) => match observe(&snap, query) {
                         Ok(value) => match redact::redact(&value, &s.secrets) {
                             Some(value) => Response::Value { value },
@@ -358,11 +505,22 @@ impl Instance {
                         action: action.clone(),
                     })
                 }
+                Action::OpenTab { .. } | Action::SwitchTab { .. } | Action::CloseTab => {
+                    tabs::start(&s.checked.origins, self.policy(), action)
+                }
                 _ => Ok(refused(format!(
                     "`{}` is not supported by the extension yet",
                     action_name(action)
                 ))),
             },
+            (
+                Effect::Act {
+                    target: None,
+                    action: action @ (Action::SwitchTab { .. } | Action::CloseTab),
+                    ..
+                },
+                Some(Input::Tabs { tabs: list }),
+            ) => tabs::chosen(action, &list),
             (
                 Effect::Act {
                     target: Some(_), ..
@@ -372,51 +530,52 @@ impl Instance {
             (
                 Effect::Act {
                     step,
-                    action,
                     target: Some(_),
                     expect_fingerprint,
+                    ..
                 },
                 Some(Input::Snapshot { snapshot }),
             ) => {
-                // A secret is looked up at the moment of the fill; only its entry name is in
-                // the engine, the audit log and the result.
-                let action = match action {
-                    Action::Fill {
-                        value: FillValue::Secret { entry, .. },
-                    } => match self.vault.get(entry) {
-                        Some(secret) => {
-                            if !s.secrets.iter().any(|known| known == secret) {
-                                s.secrets.push(secret.to_owned());
-                            }
-                            Action::Fill {
-                                value: FillValue::Text {
-                                    text: secret.to_owned(),
-                                },
-                            }
-                        }
-                        None => {
-                            return Ok(refused(format!(
-                                "the vault has no entry `{entry}`: add it on the options page"
-                            )))
-                        }
-                    },
-                    other => other.clone(),
-                };
-                let (Some(handle), Some(expected)) = (s.handles.get(step), expect_fingerprint)
+                let (Some(handle), Some(expected)) =
+                    (s.handles.get(step).copied(), expect_fingerprint)
                 else {
                     return Ok(refused(
                         "the element to act on was not resolved in this step".to_owned(),
                     ));
                 };
-                let snap = match Snapshot::from_json(&snapshot) {
+                let snap = match s.read_page(&snapshot) {
                     Ok(snap) => snap,
                     Err(e) => return Ok(refused(e.to_string())),
                 };
-                match page::recheck(&snap, *handle, expected, Purpose::Act) {
-                    Ok(_) => Err(Todo::Act {
-                        handle: *handle,
-                        action,
-                    }),
+                // Checked without hit tests first; then the element's own (and its frames').
+                match page::recheck(&snap, handle, expected, Purpose::Act) {
+                    Ok(_) => Err(s.probe_hits(snap, handle)),
+                    Err(e) => Ok(refused(format!("{}: {e}", e.code()))),
+                }
+            }
+            (
+                Effect::Act {
+                    step,
+                    action,
+                    target: Some(_),
+                    expect_fingerprint,
+                },
+                Some(Input::Hits { hits }),
+            ) => {
+                let (Some(handle), Some(expected), Some(mut probe)) = (
+                    s.handles.get(step).copied(),
+                    expect_fingerprint,
+                    s.probe.take(),
+                ) else {
+                    return Err(Todo::Done {
+                        result: Box::new(self.end_bad(s, now)),
+                    });
+                };
+                if let Err(e) = probe.snapshot.apply_hits(&probe.asked, &hits) {
+                    return Ok(refused(e.to_string()));
+                }
+                match page::recheck(&probe.snapshot, handle, expected, Purpose::Act) {
+                    Ok(found) => self.act_todo(s, *step, handle, action, &found.facts),
                     Err(e) => Ok(refused(format!("{}: {e}", e.code()))),
                 }
             }
@@ -439,7 +598,8 @@ impl Instance {
                 },
                 Some(Input::Snapshot { snapshot }),
             ) => {
-                let met = Snapshot::from_json(&snapshot)
+                let met = s
+                    .read_page(&snapshot)
                     .map(|snap| wait_met(&snap, what))
                     .unwrap_or(false);
                 if met {
@@ -465,6 +625,42 @@ impl Instance {
                 result: Box::new(self.end_bad(s, now)),
             }),
         }
+    }
+
+    /// The primitive for a step whose element passed its last check. A secret is looked up
+    /// at this moment only; its entry name alone is in the engine, the audit log and the
+    /// result.
+    fn act_todo(
+        &self,
+        s: &mut Session,
+        step: usize,
+        handle: Handle,
+        action: &Action,
+        facts: &bridle_executor::decision::ElementFacts,
+    ) -> Result<Response, Todo> {
+        let action = match action {
+            Action::Fill {
+                value: FillValue::Secret { entry, .. },
+            } => match self.vault.get(entry) {
+                Some(secret) => {
+                    if !s.secrets.iter().any(|known| known == secret) {
+                        s.secrets.push(secret.to_owned());
+                    }
+                    Action::Fill {
+                        value: FillValue::Text {
+                            text: secret.to_owned(),
+                        },
+                    }
+                }
+                None => {
+                    return Ok(refused(format!(
+                        "the vault has no entry `{entry}`: add it on the options page"
+                    )))
+                }
+            },
+            other => other.clone(),
+        };
+        Err(people::act_todo(&s.people, step, handle, action, facts))
     }
 
     /// The machine is fed no response, which it refuses as a bad response and ends the run.
@@ -682,8 +878,10 @@ pub mod jobs;
 /// The navigation guard (`Instance::guard_navigation`): a child module, so it can stop the
 /// run's machine.
 pub mod navguard;
+pub mod people;
 mod progress;
 mod redact;
+pub mod tabs;
 
 #[cfg(test)]
 mod tests;

@@ -5,8 +5,9 @@
 // Chrome's service worker cannot use dynamic import() nor top-level await: the wasm-bindgen
 // glue is imported statically and compiled at the top level; every call waits for it.
 
-import init, { Executor, describePage, resolveTarget, resolveTargets } from "bridle-wasm";
+import init, { Executor, applySnapshot, describePage, replayVectors, resolveTarget, resolveTargets } from "bridle-wasm";
 import { answer, pendingRequest, setApprovalTimeout, watchClosedWindows } from "./approval";
+import { answerHandoff, answerUpload, pendingHandoff, pendingUpload } from "./people";
 import { BROWSER, keepAwakeWhile, openOptionsOnTemporaryInstall } from "./compat";
 import {
   CONTENT_PROTOCOL,
@@ -31,6 +32,7 @@ import {
   type StartupTiming,
   type TargetReport,
   type DescribedElement,
+  type VectorReplay,
   type PlannedStep,
   type RunResult,
   type StepRecord,
@@ -140,6 +142,8 @@ async function runScript(
       for (const record of records) observer.step(record);
       reported += records.length;
       if (todo.todo === "approve") observer.approvalWaiting(todo.step, todo.request.text);
+      if (todo.todo === "handoff") observer.userWaiting(todo.step, "handoff", todo.message);
+      if (todo.todo === "choose-file") observer.userWaiting(todo.step, "file", todo.prompt);
       return todo;
     };
     // The run's own tab: the script's pages load there, and it stays open afterwards.
@@ -159,7 +163,9 @@ async function runScript(
           await save(state, {});
           return report(todo);
         },
-        snapshot: (tabId: number, query: SnapshotQuery) => snapshotTab(tabId, query),
+        // Each frame the run read last sends only its changes since (docs/snapshot.md).
+        snapshot: (tabId: number, query: SnapshotQuery) =>
+          snapshotTab(tabId, { ...query, bases: state.executor.snapshotBases() as NonNullable<SnapshotQuery["bases"]> }),
         guard: async (event: NavEvent) => {
           const stopped = state.executor.guardNavigation(event, Date.now()) as Todo | null;
           if (stopped !== null) await save(state, {});
@@ -243,6 +249,7 @@ async function snapshotFrame(tabId: number, frameId: number, query: SnapshotQuer
     request: crypto.randomUUID(),
     css: query.css,
     hits: query.hits,
+    base: ((b) => (b === undefined ? null : { doc: b.doc, version: b.version }))(query.bases?.find((b) => b.frame === frameId)),
   };
   const frame = new Promise<SourceFrame>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -286,7 +293,12 @@ function snapshotArrived(request: string, frame: WireFrame, sender: chrome.runti
 }
 
 const testApi: BridleTestApi = {
-  snapshotTab: (tabId: number) => snapshotTab(tabId),
+  snapshotTab: (tabId: number, bases?: { frame: number; doc: string; version: number }[]) =>
+    snapshotTab(tabId, bases === undefined ? { css: [], hits: true } : { css: [], hits: true, bases }),
+  applySnapshot: async (prev: string, next: string) => {
+    await wasmReady;
+    return applySnapshot(requireText("snapshot", prev), requireText("snapshot", next));
+  },
   resolveTarget: async (snapshot: string, target: string, purpose: "act" | "observe") => {
     await wasmReady;
     return resolveTarget(requireText("snapshot", snapshot), requireText("target", target), purpose) as TargetReport;
@@ -301,6 +313,10 @@ const testApi: BridleTestApi = {
   },
   setApprovalTimeout: async (ms: number | null) => {
     setApprovalTimeout(ms);
+  },
+  replayVectors: async (json: string) => {
+    await wasmReady;
+    return replayVectors(requireText("json", json)) as VectorReplay[];
   },
 };
 
@@ -343,6 +359,14 @@ async function handle(
       return { ok: true, request: pendingRequest(message.id) };
     case "approval-answer":
       return { ok: true, accepted: answer(message.id, message.choice) };
+    case "handoff-get":
+      return { ok: true, handoff: pendingHandoff(message.id) };
+    case "handoff-answer":
+      return { ok: true, accepted: answerHandoff(message.id, message.choice) };
+    case "upload-get":
+      return { ok: true, upload: pendingUpload(message.id) };
+    case "upload-answer":
+      return { ok: true, accepted: answerUpload(message.id, message.answer) };
     case "options-get":
       return { ok: true, state: await serial(optionsState) };
     case "policy-set":

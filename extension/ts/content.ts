@@ -20,6 +20,9 @@ import {
   type ActAction,
   type ActReport,
   type Message,
+  type NodeHit,
+  type SnapshotBase,
+  type UploadFile,
   type WireFrame,
   type WireKid,
   type WireNode,
@@ -272,14 +275,17 @@ class Builder {
     }
     node.hidden = shown !== null && !shown.checkVisibility({ visibilityProperty: true });
     if (!node.hidden) delete node.hidden;
-    if (el.getClientRects().length === 0) return;
     const r = el.getBoundingClientRect();
+    // No box at all (`display: none`, `contents`) is told from an empty box at the origin
+    // only for the few elements whose rectangle is all zero.
+    if (r.x === 0 && r.y === 0 && r.width === 0 && r.height === 0 && el.getClientRects().length === 0) return;
     const [dx, dy] = fixed ? [0, 0] : [window.scrollX, window.scrollY];
     node.box = [clamp(r.x + dx), clamp(r.y + dy), clamp(Math.max(0, r.width)), clamp(Math.max(0, r.height))];
     if (fixed) node.fixed = true;
     const inline = style.display.startsWith("inline");
     if (inline !== (INLINE_TAGS.has(tag) || tag.includes("-"))) node.inline = inline;
     const visible =
+      node.hidden !== true &&
       r.width > 0 &&
       r.height > 0 &&
       el.checkVisibility({ opacityProperty: true, visibilityProperty: true, contentVisibilityAuto: true });
@@ -333,7 +339,32 @@ class Builder {
 
 /** This frame's snapshot, without the frame's identity (the service worker adds it). Arms
  * the change watcher over the document and the open shadow roots just read. */
-export function snapshotFrame(selectors: readonly string[], hits: boolean): WireFrame {
+/** What this document sent last: the snapshot's number, and each node as JSON, which the
+ * next snapshot is compared with. */
+let lastSent: { version: number; nodes: Map<number, string> } | null = null;
+
+/**
+ * The nodes to send: all of them, or, when the asker holds this document's last snapshot
+ * (`base`), only the nodes that are new or changed since, and the ids that left
+ * (docs/snapshot.md, "Incremental snapshots"). Either way the next snapshot is numbered and
+ * remembered. Every node is read afresh each time (boxes move without any DOM mutation): what
+ * is saved is sending, validating and parsing what did not change.
+ */
+function sendable(nodes: WireNode[], base: SnapshotBase | null): Pick<WireFrame, "nodes" | "version" | "base" | "removed"> {
+  const json = new Map<number, string>();
+  for (const n of nodes) json.set(n.id, JSON.stringify(n));
+  const prev = lastSent;
+  const version = (prev?.version ?? 0) + 1;
+  lastSent = { version, nodes: json };
+  if (base === null || prev === null || base.doc !== FRAME_TOKEN || base.version !== prev.version) {
+    return { nodes, version };
+  }
+  const changed = nodes.filter((n) => prev.nodes.get(n.id) !== json.get(n.id));
+  const removed = [...prev.nodes.keys()].filter((id) => !json.has(id));
+  return { nodes: changed, version, base: base.version, removed };
+}
+
+export function snapshotFrame(selectors: readonly string[], hits: boolean, base: SnapshotBase | null = null): WireFrame {
   sayHello();
   const builder = new Builder();
   const root = builder.element(document.documentElement, 0, false) ?? idOf(document.documentElement);
@@ -360,11 +391,11 @@ export function snapshotFrame(selectors: readonly string[], hits: boolean): Wire
     scroll: [clamp(window.scrollX), clamp(window.scrollY)],
     viewport: [window.innerWidth, window.innerHeight],
     truncated: builder.truncated || titleCut,
-    nodes: builder.nodes,
     title,
     children: builder.children,
     token: FRAME_TOKEN,
     css,
+    ...sendable(builder.nodes, base),
   };
 }
 
@@ -407,6 +438,25 @@ class ChangeWatcher {
 }
 
 const watcher = new ChangeWatcher();
+
+/** What is at the centre of element `node` now, without scrolling (a step's late hit test,
+ * executor/src/page/hits.rs): as the snapshot's own hit tests were, for one element. */
+function hitNow(node: number): NodeHit {
+  const el = elements.get(node)?.deref();
+  if (el === undefined || !el.isConnected) return { node, state: "gone" };
+  const r = el.getBoundingClientRect();
+  const cx = r.x + r.width / 2;
+  const cy = r.y + r.height / 2;
+  if (r.width <= 0 || r.height <= 0 || cx < 0 || cy < 0 || cx >= window.innerWidth || cy >= window.innerHeight) {
+    return { node, state: "untested" };
+  }
+  const found = deepestAt(cx, cy);
+  for (let n: Node | null = found; n !== null; n = flatParent(n)) {
+    if (n === el) return { node, state: "hit" };
+  }
+  const by = found === null ? undefined : ids.get(found);
+  return by === undefined ? { node, state: "covered" } : { node, state: "covered", by };
+}
 
 /** The element's centre after scrolling it into view, when the topmost element there is it
  * or inside it; otherwise what covers it. */
@@ -666,7 +716,31 @@ async function perform(el: Element, action: ActAction): Promise<ActReport> {
       if (!hit.ok) return failed(hit.error);
       return submitForm(el);
     }
+    case "upload":
+      return uploadFile(el, action.file);
   }
+}
+
+/** `upload`: puts the file the user picked in Bridle's own window (never the page's picker,
+ * never a path the script names) into an `<input type=file>`, as the page's picker would:
+ * its files replaced, then `input` and `change`. Anything but a file input is refused. */
+async function uploadFile(el: Element, file: UploadFile): Promise<ActReport> {
+  if (!(el instanceof HTMLInputElement) || el.type !== "file") {
+    return failed("the element is not a file input (`<input type=file>`): only a file input can receive an upload");
+  }
+  if (el.disabled) return failed("the file input is disabled");
+  const text = atob(file.data);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i += 1) bytes[i] = text.charCodeAt(i);
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([bytes], file.name, { type: file.type }));
+  await withReaction(el, () => {
+    el.files = transfer.files;
+    el.dispatchEvent(new Event("input", { bubbles: true, composed: true }));
+    el.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+  const got = el.files?.[0];
+  return done(el.isConnected && el.files?.length === 1 && got?.name === file.name && got.size === bytes.length);
 }
 
 /** Acts on node `node`, refusing a node that is gone or no longer in the document. */
@@ -684,6 +758,10 @@ chrome.runtime.onMessage.addListener((raw: unknown, sender, sendResponse) => {
   // Only this extension's service worker asks (never another frame or extension).
   const request = sender.id === chrome.runtime.id && sender.tab === undefined ? parseContentRequest(raw) : null;
   if (request === null) return false;
+  if (request.kind === "hit-request") {
+    sendResponse(request.nodes.map(hitNow));
+    return false;
+  }
   if (request.kind === "act-request") {
     void act(request.node, request.action).then(sendResponse);
     // The report is sent once the page has reacted.
@@ -693,7 +771,7 @@ chrome.runtime.onMessage.addListener((raw: unknown, sender, sendResponse) => {
     kind: "snapshot",
     protocol: CONTENT_PROTOCOL,
     request: request.request,
-    frame: snapshotFrame(request.css, request.hits),
+    frame: snapshotFrame(request.css, request.hits, request.base),
   };
   // The snapshot goes back as a message of its own, so the service worker learns the frame's
   // origin and URL from the browser (the sender), not from the page.

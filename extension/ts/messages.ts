@@ -20,6 +20,14 @@ export type Message =
   | { kind: "approval-get"; id: string }
   /** Approval window → service worker: the user's answer. */
   | { kind: "approval-answer"; id: string; choice: ApprovalChoice }
+  /** Handoff window → service worker: what to show for the pending handoff `id`. */
+  | { kind: "handoff-get"; id: string }
+  /** Handoff window → service worker: "Continue" or "Abort". */
+  | { kind: "handoff-answer"; id: string; choice: HandoffChoice }
+  /** Upload window → service worker: what to show for the pending file choice `id`. */
+  | { kind: "upload-get"; id: string }
+  /** Upload window → service worker: the file the user picked, or why there is none. */
+  | { kind: "upload-answer"; id: string; answer: UploadAnswer }
   /** Options page → service worker: everything the page shows. */
   | { kind: "options-get" }
   /** Options page → service worker: replace the policy. */
@@ -44,6 +52,10 @@ export type MessageKind = Message["kind"];
 export interface Replies {
   "approval-get": { ok: true; request: ApprovalRequest | null };
   "approval-answer": { ok: true; accepted: boolean };
+  "handoff-get": { ok: true; handoff: HandoffView | null };
+  "handoff-answer": { ok: true; accepted: boolean };
+  "upload-get": { ok: true; upload: UploadView | null };
+  "upload-answer": { ok: true; accepted: boolean };
   "options-get": { ok: true; state: OptionsState };
   "policy-set": { ok: true; accepted: boolean; message: string };
   "planner-pair": { ok: true; accepted: boolean; message: string };
@@ -53,6 +65,49 @@ export interface Replies {
   snapshot: { ok: true };
   "page-changed": { ok: true };
 }
+
+/** What the handoff window shows: the planner's message (its words, labelled so) and the
+ * origin of the run's tab as the browser reports it. */
+export interface HandoffView {
+  message: string;
+  origin: string;
+}
+
+/** The user's answer in the handoff window. */
+export type HandoffChoice = "continue" | "abort";
+
+/** What the upload window shows: its heading, built by the executor from the page's element. */
+export interface UploadView {
+  prompt: string;
+  origin: string;
+  /** {@link MAX_UPLOAD_BYTES}, so the window refuses a larger file before reading it. */
+  maxBytes: number;
+}
+
+/** The largest file an upload hands to a page (`MAX_UPLOAD_BYTES` of
+ * extension/src/session/people.rs, which refuses anything larger itself). */
+export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+
+/** The longest base64 text of an upload's bytes. */
+export const MAX_UPLOAD_BASE64_CHARS = 4 * Math.ceil(MAX_UPLOAD_BYTES / 3);
+
+/** The longest file name, in characters (`MAX_FILE_NAME_CHARS` in people.rs). */
+export const MAX_FILE_NAME_CHARS = 255;
+
+/** A file as it crosses the extension's JSON messaging: its bytes base64-encoded. */
+export interface UploadFile {
+  name: string;
+  /** The media type the browser guessed, or "". */
+  type: string;
+  data: string;
+}
+
+/** How the upload window ended: a file read whole, a file too large to read (only its name
+ * and size, which the executor refuses), or "Cancel". */
+export type UploadAnswer =
+  | { outcome: "chosen"; file: UploadFile }
+  | { outcome: "too-large"; name: string; size: number }
+  | { outcome: "cancelled" };
 
 /** Sent instead of a reply when a message is refused or fails. */
 export interface Failure {
@@ -168,6 +223,20 @@ export interface WireFrame {
   /** The asked CSS selectors' matches among the nodes sent, in document order; a selector
    * the browser refused is left out. */
   css: Record<string, number[]>;
+  /** This snapshot's number in the document's sequence (from 1). */
+  version: number;
+  /** When present, `nodes` holds only the nodes new or changed since snapshot `base` of
+   * this document, and `removed` the ids that left (docs/snapshot.md, "Incremental
+   * snapshots"). */
+  base?: number;
+  removed?: number[];
+}
+
+/** The snapshot a frame's next snapshot may be sent as changes to: its document's token and
+ * the snapshot's number. */
+export interface SnapshotBase {
+  doc: string;
+  version: number;
 }
 
 /** Service worker → content script (chrome.tabs.sendMessage): send your frame's snapshot as a
@@ -180,6 +249,8 @@ export interface SnapshotRequest {
   css: string[];
   /** Whether to hit-test the elements (for a step that acts). */
   hits: boolean;
+  /** The snapshot of this frame the asker holds, if any: changes since it are enough. */
+  base: SnapshotBase | null;
 }
 
 /** The single primitive the engine authorised (`Action` of executor/src/engine/effect.rs, the
@@ -194,7 +265,9 @@ export type ActAction =
   | { type: "hover" }
   | { type: "press"; key: string }
   | { type: "scroll-to" }
-  | { type: "submit" };
+  | { type: "submit" }
+  /** The file the user picked in the upload window (never named by the script). */
+  | { type: "upload"; file: UploadFile };
 
 /** Service worker → content script: perform `action` on the element `node` of your frame and
  * answer (sendResponse) with an {@link ActReport}. The service worker re-checked the element's
@@ -206,7 +279,29 @@ export interface ActRequest {
   action: ActAction;
 }
 
-export type ContentRequest = SnapshotRequest | ActRequest;
+/** Service worker → content script: hit-test these elements of your frame where they are
+ * now, without scrolling, and answer (sendResponse) with a {@link NodeHit} each
+ * (executor/src/page/hits.rs). */
+export interface HitRequest {
+  kind: "hit-request";
+  protocol: number;
+  nodes: number[];
+}
+
+/** What is at an element's centre (`HitState` in executor/src/page/hits.rs). */
+export type HitState = "hit" | "covered" | "untested" | "gone";
+
+/** One element's hit test; `by` names the covering element when it has a node id. */
+export interface NodeHit {
+  node: number;
+  state: HitState;
+  by?: number;
+}
+
+/** The most elements one hit request names (an element and the frames around it). */
+export const MAX_HIT_NODES = 65;
+
+export type ContentRequest = SnapshotRequest | ActRequest | HitRequest;
 
 /** The content script's report after acting (`ActResult` in effect.rs). */
 export interface ActReport {
@@ -225,11 +320,21 @@ function isPair(value: unknown): value is [number, number] {
  * (`Snapshot::from_json`), which refuses unknown fields and anything past a limit.
  */
 function isWireFrame(value: unknown): value is WireFrame {
-  if (
-    !isRecord(value) ||
-    !hasExactKeys(value, ["root", "scroll", "viewport", "truncated", "nodes", "title", "children", "token", "css"])
-  ) {
+  const whole = ["root", "scroll", "viewport", "truncated", "nodes", "title", "children", "token", "css", "version"];
+  if (!isRecord(value) || !hasExactKeys(value, "base" in value ? [...whole, "base", "removed"] : whole)) {
     return false;
+  }
+  if (!isCount(value["version"])) return false;
+  if ("base" in value) {
+    const removed = value["removed"];
+    if (
+      !isCount(value["base"]) ||
+      !Array.isArray(removed) ||
+      removed.length > SNAPSHOT_LIMITS.MAX_NODES ||
+      !removed.every((id) => Number.isSafeInteger(id) && id >= 0)
+    ) {
+      return false;
+    }
   }
   const nodes = value["nodes"];
   const children = value["children"];
@@ -280,6 +385,54 @@ function isActAction(value: unknown): value is ActAction {
       return hasExactKeys(value, ["type", "option"]) && isText(value["option"], MAX_TEXT_CHARS);
     case "press":
       return hasExactKeys(value, ["type", "key"]) && isText(value["key"], 64);
+    case "upload":
+      return hasExactKeys(value, ["type", "file"]) && isUploadFile(value["file"]);
+    default:
+      return false;
+  }
+}
+
+/** A file name: 1 to {@link MAX_FILE_NAME_CHARS} characters, no path separator or control
+ * character (the browser gives the base name only). */
+function isFileName(value: unknown): value is string {
+  if (typeof value !== "string" || value.length > 2 * MAX_FILE_NAME_CHARS) return false;
+  const chars = [...value].length;
+  return chars >= 1 && chars <= MAX_FILE_NAME_CHARS && !/[/\\\u0000-\u001f\u007f]/.test(value);
+}
+
+/** Exactly an {@link UploadFile}: a file name, a media type or "", and canonical base64 of at
+ * most {@link MAX_UPLOAD_BYTES} bytes. */
+export function isUploadFile(value: unknown): value is UploadFile {
+  if (!isRecord(value) || !hasExactKeys(value, ["name", "type", "data"])) return false;
+  const { name, type, data } = value;
+  return (
+    isFileName(name) &&
+    isText(type, 255) &&
+    (type === "" || /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+$/.test(type)) &&
+    isText(data, MAX_UPLOAD_BASE64_CHARS) &&
+    data.length % 4 === 0 &&
+    /^[A-Za-z0-9+/]*={0,2}$/.test(data)
+  );
+}
+
+/** Exactly an {@link UploadAnswer}. */
+function isUploadAnswer(value: unknown): value is UploadAnswer {
+  if (!isRecord(value)) return false;
+  switch (value["outcome"]) {
+    case "chosen":
+      return hasExactKeys(value, ["outcome", "file"]) && isUploadFile(value["file"]);
+    case "too-large": {
+      const size = value["size"];
+      return (
+        hasExactKeys(value, ["outcome", "name", "size"]) &&
+        isFileName(value["name"]) &&
+        typeof size === "number" &&
+        Number.isSafeInteger(size) &&
+        size > MAX_UPLOAD_BYTES
+      );
+    }
+    case "cancelled":
+      return hasExactKeys(value, ["outcome"]);
     default:
       return false;
   }
@@ -296,8 +449,37 @@ export function parseActReport(raw: unknown): ActReport | null {
     : null;
 }
 
+const HIT_STATES: readonly string[] = ["hit", "covered", "untested", "gone"];
+
+/** The answers, when `raw` is exactly one {@link NodeHit} for each of `asked`, in order. */
+export function parseHitReply(raw: unknown, asked: readonly number[]): NodeHit[] | null {
+  if (!Array.isArray(raw) || raw.length !== asked.length) return null;
+  const out: NodeHit[] = [];
+  for (const [i, h] of raw.entries()) {
+    if (!isRecord(h) || h["node"] !== asked[i] || typeof h["state"] !== "string" || !HIT_STATES.includes(h["state"])) {
+      return null;
+    }
+    const by = h["by"];
+    const keys = by === undefined ? ["node", "state"] : ["node", "state", "by"];
+    if (!hasExactKeys(h, keys) || (by !== undefined && !(typeof by === "number" && Number.isInteger(by)))) return null;
+    out.push(by === undefined ? { node: asked[i] ?? 0, state: h["state"] as HitState } : { node: asked[i] ?? 0, state: h["state"] as HitState, by });
+  }
+  return out;
+}
+
 /** The request, when `raw` is exactly a {@link ContentRequest}; otherwise null. */
 export function parseContentRequest(raw: unknown): ContentRequest | null {
+  if (
+    isRecord(raw) &&
+    hasExactKeys(raw, ["kind", "protocol", "nodes"]) &&
+    raw["kind"] === "hit-request" &&
+    raw["protocol"] === CONTENT_PROTOCOL &&
+    Array.isArray(raw["nodes"]) &&
+    raw["nodes"].length <= MAX_HIT_NODES &&
+    raw["nodes"].every((n) => typeof n === "number" && Number.isInteger(n))
+  ) {
+    return { kind: "hit-request", protocol: CONTENT_PROTOCOL, nodes: raw["nodes"] as number[] };
+  }
   if (
     isRecord(raw) &&
     hasExactKeys(raw, ["kind", "protocol", "node", "action"]) &&
@@ -310,14 +492,31 @@ export function parseContentRequest(raw: unknown): ContentRequest | null {
     return { kind: "act-request", protocol: CONTENT_PROTOCOL, node: raw["node"], action: raw["action"] };
   }
   return isRecord(raw) &&
-    hasExactKeys(raw, ["kind", "protocol", "request", "css", "hits"]) &&
+    hasExactKeys(raw, ["kind", "protocol", "request", "css", "hits", "base"]) &&
     raw["kind"] === "snapshot-request" &&
     raw["protocol"] === CONTENT_PROTOCOL &&
     isId(raw["request"]) &&
     isSelectors(raw["css"]) &&
-    typeof raw["hits"] === "boolean"
-    ? { kind: "snapshot-request", protocol: CONTENT_PROTOCOL, request: raw["request"], css: raw["css"], hits: raw["hits"] }
+    typeof raw["hits"] === "boolean" &&
+    (raw["base"] === null || isSnapshotBase(raw["base"]))
+    ? {
+        kind: "snapshot-request",
+        protocol: CONTENT_PROTOCOL,
+        request: raw["request"],
+        css: raw["css"],
+        hits: raw["hits"],
+        base: raw["base"],
+      }
     : null;
+}
+
+/** A snapshot number: a whole number from 1. */
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 1;
+}
+
+function isSnapshotBase(value: unknown): value is SnapshotBase {
+  return isRecord(value) && hasExactKeys(value, ["doc", "version"]) && isId(value["doc"]) && isCount(value["version"]);
 }
 
 /** At most `MAX_CSS_SELECTORS` selectors of at most `MAX_SELECTOR_CHARS` each. */
@@ -371,6 +570,21 @@ export function parseMessage(raw: unknown): Message | null {
         ? { kind: "approval-answer", id: raw["id"], choice: choice as ApprovalChoice }
         : null;
     }
+    case "handoff-get":
+    case "upload-get":
+      return hasExactKeys(raw, ["kind", "id"]) && isId(raw["id"]) ? { kind: raw["kind"], id: raw["id"] } : null;
+    case "handoff-answer": {
+      const choice = raw["choice"];
+      return hasExactKeys(raw, ["kind", "id", "choice"]) && isId(raw["id"]) && (choice === "continue" || choice === "abort")
+        ? { kind: "handoff-answer", id: raw["id"], choice }
+        : null;
+    }
+    case "upload-answer": {
+      const answer = raw["answer"];
+      return hasExactKeys(raw, ["kind", "id", "answer"]) && isId(raw["id"]) && isUploadAnswer(answer)
+        ? { kind: "upload-answer", id: raw["id"], answer }
+        : null;
+    }
     case "options-get":
       return hasExactKeys(raw, ["kind"]) ? { kind: "options-get" } : null;
     case "policy-set":
@@ -415,6 +629,10 @@ export function parseMessage(raw: unknown): Message | null {
 const PAGE_OF: Record<MessageKind, string | null> = {
   "approval-get": "popup.html",
   "approval-answer": "popup.html",
+  "handoff-get": "handoff.html",
+  "handoff-answer": "handoff.html",
+  "upload-get": "upload.html",
+  "upload-answer": "upload.html",
   "options-get": "options.html",
   "policy-set": "options.html",
   "planner-pair": "options.html",
@@ -455,7 +673,10 @@ export function senderAllowed(
   }
   const page = PAGE_OF[message.kind];
   if (page === null) {
-    return sender.tab !== undefined && (url.protocol === "https:" || url.protocol === "http:");
+    // Content scripts: http(s) pages, and the about:blank and srcdoc frames inside them
+    // (which have the origin of the page that made them).
+    const inline = url.href === "about:blank" || url.href === "about:srcdoc";
+    return sender.tab !== undefined && (url.protocol === "https:" || url.protocol === "http:" || inline);
   }
   return url.protocol === base.protocol && url.host === base.host && url.pathname === `/${page}`;
 }

@@ -24,6 +24,13 @@ export interface NavWatch {
    * yet committed or failed), or after {@link SETTLE_TIMEOUT_MS}: a page that just started
    * leaving is not read or acted on before the guard hears where it went. */
   settled(): Promise<void>;
+  /** The run's tabs: the first, those added, and those their pages opened, in the order they
+   * joined (closed ones too). */
+  tabs(): number[];
+  /** Watches tab `tabId` too (a tab the run opened; add it before navigating it). */
+  add(tabId: number): void;
+  /** The run acts in tab `tabId` now: {@link settled} follows its top frame. */
+  follow(tabId: number): void;
   /** Stops listening. */
   stop(): void;
 }
@@ -34,6 +41,8 @@ export const SETTLE_TIMEOUT_MS = 30_000;
 /** Starts watching tab `tabId`'s top frame, and the tabs its pages open. */
 export function watchNavigation(tabId: number): NavWatch {
   const tabs = new Set<number>([tabId]);
+  // The tab the run acts in (extension/ts/tabs.ts), whose navigations in flight are awaited.
+  let current = tabId;
   const queue: NavEvent[] = [];
   let wake: (() => void) | null = null;
   // The run's own tab has a top-frame navigation in flight.
@@ -53,14 +62,14 @@ export function watchNavigation(tabId: number): NavWatch {
   };
 
   const started = (d: chrome.webNavigation.WebNavigationBaseCallbackDetails): void => {
-    if (d.tabId === tabId && d.frameId === 0) setInFlight(true);
+    if (d.tabId === current && d.frameId === 0) setInFlight(true);
   };
   const failed = (d: chrome.webNavigation.WebNavigationFramedErrorCallbackDetails): void => {
-    if (d.tabId === tabId && d.frameId === 0) setInFlight(false);
+    if (d.tabId === current && d.frameId === 0) setInFlight(false);
   };
   const committed = (d: chrome.webNavigation.WebNavigationTransitionCallbackDetails): void => {
     if (!tabs.has(d.tabId) || d.frameId !== 0) return;
-    if (d.tabId === tabId) setInFlight(false);
+    if (d.tabId === current) setInFlight(false);
     push({ kind: "committed", url: d.url, qualifiers: [...(d.transitionQualifiers ?? [])] });
   };
   const sameDocument = (d: chrome.webNavigation.WebNavigationTransitionCallbackDetails): void => {
@@ -106,6 +115,14 @@ export function watchNavigation(tabId: number): NavWatch {
             });
           })
         : Promise.resolve(),
+    tabs: () => [...tabs],
+    add: (id: number) => {
+      tabs.add(id);
+    },
+    follow: (id: number) => {
+      current = id;
+      setInFlight(false);
+    },
     stop: () => {
       chrome.webNavigation.onBeforeNavigate.removeListener(started);
       chrome.webNavigation.onErrorOccurred.removeListener(failed);

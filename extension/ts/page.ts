@@ -1,5 +1,5 @@
-// Helpers for the extension's own pages (approval window, options page): typed messages to
-// the service worker and DOM lookups. Text from outside is only ever set as textContent.
+// Helpers for the extension's own pages (approval, handoff and upload windows, options page):
+// typed messages to the service worker, DOM lookups and a window's answer buttons. Text from outside is only ever set as textContent.
 
 import type { Message, MessageKind, Replies, Reply } from "./messages";
 
@@ -29,4 +29,33 @@ export function fillList(list: HTMLElement, items: readonly string[]): void {
       return item;
     }),
   );
+}
+
+/** Says how an answer ended, and closes the window once the service worker took it. */
+export function answered(status: HTMLElement, reply: { accepted: boolean }): void {
+  status.textContent = reply.accepted ? "Answer sent." : "This request is no longer pending.";
+  if (reply.accepted) window.close();
+}
+
+/**
+ * Enables the choice `buttons` of a window that answers one request: a click disables them
+ * all and sends its choice with `answer` (see {@link answered}).
+ */
+export function offerChoices<C extends string>(
+  buttons: Record<C, HTMLButtonElement>,
+  status: HTMLElement,
+  answer: (choice: C) => Promise<{ accepted: boolean }>,
+): void {
+  const choose = async (choice: C): Promise<void> => {
+    for (const button of Object.values<HTMLButtonElement>(buttons)) button.disabled = true;
+    answered(status, await answer(choice));
+  };
+  for (const [choice, button] of Object.entries(buttons) as [C, HTMLButtonElement][]) {
+    button.disabled = false;
+    button.addEventListener("click", () => {
+      choose(choice).catch((error: unknown) => {
+        status.textContent = `The answer could not be sent: ${String(error)}`;
+      });
+    });
+  }
 }

@@ -19,6 +19,9 @@ export interface PairedPlanner {
 export interface RunObserver {
   started(plan: PlannedStep[]): void;
   approvalWaiting(step: number, text: string): void;
+  /** Step `step` waits for the user's hands: a handoff (its message) or a file (the upload
+   * window's heading). */
+  userWaiting(step: number, what: "handoff" | "file", text: string): void;
   step(record: StepRecord): void;
 }
 
@@ -167,6 +170,7 @@ class Connection {
     const observer: RunObserver = {
       started: (plan) => this.send({ type: "progress", run, event: "started", plan }),
       approvalWaiting: (step, text) => this.send({ type: "progress", run, event: "approval-waiting", step, text }),
+      userWaiting: (step, what, text) => this.send({ type: "progress", run, event: "user-waiting", step, what, text }),
       step: (record) => this.send({ type: "progress", run, event: "step", record }),
     };
     try {

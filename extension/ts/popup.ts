@@ -2,7 +2,7 @@
 // window without answering denies (the service worker watches for it).
 
 import type { ApprovalChoice, ApprovalRequest } from "./types";
-import { byId, fillList, send } from "./page";
+import { byId, fillList, offerChoices, send } from "./page";
 
 const status = byId("status", HTMLParagraphElement);
 const buttons: Record<ApprovalChoice, HTMLButtonElement> = {
@@ -51,13 +51,6 @@ function render(request: ApprovalRequest): void {
   byId("details", HTMLElement).hidden = false;
 }
 
-async function choose(id: string, choice: ApprovalChoice): Promise<void> {
-  for (const button of Object.values(buttons)) button.disabled = true;
-  const reply = await send({ kind: "approval-answer", id, choice });
-  status.textContent = reply.accepted ? "Answer sent." : "This request is no longer pending.";
-  if (reply.accepted) window.close();
-}
-
 async function main(): Promise<void> {
   const id = new URLSearchParams(location.search).get("id") ?? "";
   const reply = id === "" ? { request: null } : await send({ kind: "approval-get", id });
@@ -67,14 +60,7 @@ async function main(): Promise<void> {
   }
   render(reply.request);
   status.textContent = "Bridle needs your approval for this step.";
-  for (const [choice, button] of Object.entries(buttons) as [ApprovalChoice, HTMLButtonElement][]) {
-    button.disabled = false;
-    button.addEventListener("click", () => {
-      choose(id, choice).catch((error: unknown) => {
-        status.textContent = `The answer could not be sent: ${String(error)}`;
-      });
-    });
-  }
+  offerChoices(buttons, status, (choice) => send({ kind: "approval-answer", id, choice }));
 }
 
 main().catch((error: unknown) => {

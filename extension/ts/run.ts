@@ -6,10 +6,12 @@
 
 import { runHostJob } from "./jobs";
 import { requestApproval } from "./approval";
-import { CONTENT_PROTOCOL, parseActReport, type ActAction, type ActReport, type ActRequest } from "./messages";
+import { requestFile, requestHandoff, withFile, type FileChoice } from "./people";
+import { CONTENT_PROTOCOL, parseActReport, type ActAction, type ActReport, type ActRequest, type UploadFile } from "./messages";
 import { watchLoad } from "./load";
 import { guarded, watchNavigation, type NavEvent } from "./navguard";
-import { snapshotQuery, waitForChange, type SnapshotQuery } from "./snapshot";
+import { RunTabs, type RunTab, type TabAction } from "./tabs";
+import { hitTestTab, snapshotQuery, waitForChange, type HitReport, type SnapshotQuery } from "./snapshot";
 import type { ApprovalRequest, JobSummary, PlannedStep, RunResult } from "./types";
 
 /** How often a content script that is not ready yet is asked again. */
@@ -42,23 +44,31 @@ interface EngineApproval {
 /** What the executor asks for next (`session::Todo`). */
 export type Todo =
   | { todo: "snapshot"; effect: unknown }
-  | { todo: "act"; handle: Handle; action: ActAction }
+  | { todo: "hit-test"; probes: Handle[] }
+  | { todo: "act"; handle: Handle; action: ActAction | { type: "upload" } }
   | { todo: "navigate"; action: { type: "navigate"; url: string } | { type: "back" | "forward" | "reload" } }
   | { todo: "approve"; step: number; request: EngineApproval }
   | { todo: "wait"; what: { kind: string }; timeout_ms: number }
   | { todo: "wait-snapshot"; timeout_ms: number }
   | { todo: "job"; step: number; request: { timeout_ms?: number | null } }
+  | { todo: "handoff"; step: number; message: string; origin: string }
+  | { todo: "choose-file"; step: number; prompt: string; origin: string }
+  | { todo: "tab"; action: TabAction }
   | { todo: "done"; result: RunResult };
 
 /** The answer to a todo (`session::Input`). */
 export type Input =
   | { input: "snapshot"; snapshot: string }
+  | { input: "hits"; hits: HitReport[] }
   | { input: "blank" }
   | { input: "unreadable" }
+  | { input: "tabs"; tabs: RunTab[] }
   | { input: "acted"; result: ActReport }
   | { input: "approval"; choice: string }
   | { input: "waited"; ok: boolean }
-  | { input: "host-reply"; reply: object };
+  | { input: "host-reply"; reply: object }
+  | { input: "handoff"; choice: "continue" | "abort" }
+  | { input: "file"; choice: FileChoice };
 
 /** What the loop needs from the service worker. */
 export interface RunHost {
@@ -145,21 +155,32 @@ function approvalView(r: EngineApproval, plan: PlannedStep[]): ApprovalRequest {
   };
 }
 
-/** Runs a started run to its end in tab `tabId`; `first` is what `startRun` returned. */
+/** Runs a started run to its end, starting in tab `tabId`; `first` is what `startRun`
+ * returned. `tabId` is the run's current tab: a tab step (tabs.ts) changes it. */
 export async function drive(host: RunHost, tabId: number, first: Todo): Promise<RunResult> {
   let todo = first;
-  let navigated = false;
   // Every navigation of the tab (and of tabs it opens) goes to the executor's guard: between
   // todos, and while an approval or a pause is waiting.
   const watch = watchNavigation(tabId);
+  const tabs = new RunTabs(tabId, watch);
   const check = (event: NavEvent): Promise<Todo | null> => host.guard(event);
   let waitDeadline: number | null = null;
-  let query: SnapshotQuery = { css: [], hits: true };
+  let query: SnapshotQuery = { css: [], hits: false };
+  // The file the user picked in the last upload window, for the `upload` act that follows.
+  let picked: UploadFile | null = null;
+  // A window where the user answers (handoff, upload): withdrawn when the run is cancelled
+  // or the navigation guard stops it.
+  const inWindow = async <T>(open: (signal: AbortSignal) => Promise<T>): Promise<{ value: T } | { stopped: Todo }> => {
+    const withdraw = new AbortController();
+    if (host.cancelled?.aborted === true) withdraw.abort();
+    host.cancelled?.addEventListener("abort", () => withdraw.abort(), { once: true });
+    return guarded(watch, check, open(withdraw.signal), () => withdraw.abort());
+  };
 
   // A fresh snapshot; "blank" before the first navigation, "unreadable" when no content
   // script answers (an error page).
   const snapshotInput = async (): Promise<Input> => {
-    if (!navigated) return { input: "blank" };
+    if (tabs.blank) return { input: "blank" };
     const until = Date.now() + CONTENT_READY_MS;
     for (;;) {
       try {
@@ -198,12 +219,21 @@ export async function drive(host: RunHost, tabId: number, first: Todo): Promise<
           query = snapshotQuery(todo.effect);
           input = await snapshotInput();
           break;
+        case "hit-test":
+          input = { input: "hits", hits: await hitTestTab(tabId, todo.probes) };
+          break;
         case "act": {
+          const action = withFile(todo.action, picked);
+          picked = null;
+          if (action === null) {
+            input = { input: "acted", result: { ok: false, error: "no file was picked for this upload", effect_observed: false } };
+            break;
+          }
           const request: ActRequest = {
             kind: "act-request",
             protocol: CONTENT_PROTOCOL,
             node: todo.handle.node,
-            action: todo.action,
+            action,
           };
           let report: ActReport | null = null;
           try {
@@ -220,9 +250,37 @@ export async function drive(host: RunHost, tabId: number, first: Todo): Promise<
         case "job":
           input = { input: "host-reply", reply: await runHostJob(todo.request) };
           break;
+        case "handoff": {
+          const { message, origin } = todo;
+          const got = await inWindow((signal) => requestHandoff({ message, origin }, signal));
+          if ("stopped" in got) {
+            todo = got.stopped;
+            continue;
+          }
+          input = { input: "handoff", choice: got.value };
+          break;
+        }
+        case "choose-file": {
+          const { prompt, origin } = todo;
+          const got = await inWindow((signal) => requestFile({ prompt, origin }, signal));
+          if ("stopped" in got) {
+            todo = got.stopped;
+            continue;
+          }
+          picked = got.value.picked;
+          input = { input: "file", choice: got.value.choice };
+          break;
+        }
+        case "tab":
+          input = await tabs.perform(todo.action, {
+            load: (id, url) => navigate(id, { type: "navigate", url }),
+            snapshot: (id, q) => host.snapshot(id, q),
+          });
+          tabId = tabs.current;
+          break;
         case "navigate":
           input = { input: "acted", result: await navigate(tabId, todo.action) };
-          if (input.result.ok) navigated = true;
+          if (input.result.ok) tabs.navigated();
           break;
         case "approve": {
           const withdraw = new AbortController();

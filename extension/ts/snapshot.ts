@@ -11,8 +11,8 @@
 // whose token is claimed by no element or by several, or whose parent did not answer, is
 // kept but unplaced: readable, never acted on (docs/snapshot.md, "Frames").
 
-import type { WireFrame } from "./messages";
-import { SNAPSHOT_LIMITS } from "./messages";
+import type { HitRequest, HitState, WireFrame } from "./messages";
+import { CONTENT_PROTOCOL, SNAPSHOT_LIMITS, parseHitReply } from "./messages";
 
 /** A frame as the service worker completes it for Rust (docs/snapshot.md, "Frames"). */
 export interface FrameRecord {
@@ -28,6 +28,12 @@ export interface FrameRecord {
   truncated: boolean;
   nodes: WireFrame["nodes"];
   css: WireFrame["css"];
+  /** The document's token and this snapshot's number; `base` and `removed` when `nodes` are
+   * only the changes since snapshot `base` (docs/snapshot.md, "Incremental snapshots"). */
+  doc: string;
+  version: number;
+  base?: number;
+  removed?: number[];
 }
 
 /** A frame's snapshot with the identity the browser gave its sender. */
@@ -63,9 +69,21 @@ async function framesOf(tabId: number): Promise<Map<number, number>> {
   const parents = new Map<number, number>([[0, -1]]);
   try {
     const all = await chrome.webNavigation.getAllFrames({ tabId });
-    for (const f of all ?? []) {
-      // Pages no content script runs in (about:blank, data:, error pages) cannot answer.
+    const frames = all ?? [];
+    for (const f of frames) {
       if (f.frameId !== 0 && /^https?:/.test(f.url)) parents.set(f.frameId, f.parentFrameId);
+    }
+    // `about:blank` and `srcdoc` frames get the content script of the page they are in
+    // (`match_about_blank`): those whose parent is read are read too, each level in turn.
+    // Other pages no content script runs in (data:, error pages) cannot answer.
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const f of frames) {
+        if (f.frameId !== 0 && !parents.has(f.frameId) && /^about:(blank|srcdoc)$/.test(f.url) && parents.has(f.parentFrameId)) {
+          parents.set(f.frameId, f.parentFrameId);
+          grew = true;
+        }
+      }
     }
   } catch {
     // Without the webNavigation permission, only the top frame is read.
@@ -135,7 +153,13 @@ function record(
     truncated: frame.truncated,
     nodes: frame.nodes,
     css: frame.css,
+    doc: frame.token,
+    version: frame.version,
   };
+  if (frame.base !== undefined) {
+    out.base = frame.base;
+    out.removed = frame.removed ?? [];
+  }
   if (parent !== undefined) out.parent = parent;
   if (owner !== undefined) out.owner = owner;
   return out;
@@ -163,19 +187,49 @@ export function cssSelectors(effect: unknown): string[] {
   return [...found].slice(0, SNAPSHOT_LIMITS.MAX_CSS_SELECTORS);
 }
 
+/** A late hit test's answer for Rust (`HitReport` of executor/src/page/hits.rs). */
+export interface HitReport {
+  frame: number;
+  node: number;
+  state: HitState;
+  by?: number;
+}
+
+/**
+ * The late hit tests of a step that acts (executor/src/page/hits.rs): each frame's content
+ * script tests its elements where they are now. A frame that does not answer, or answers
+ * out of shape, reports its elements `gone`, which fails the step.
+ */
+export async function hitTestTab(tabId: number, probes: readonly { frame: number; node: number }[]): Promise<HitReport[]> {
+  const byFrame = new Map<number, number[]>();
+  for (const p of probes) byFrame.set(p.frame, [...(byFrame.get(p.frame) ?? []), p.node]);
+  const answers = await Promise.all(
+    [...byFrame].map(async ([frame, nodes]): Promise<HitReport[]> => {
+      const request: HitRequest = { kind: "hit-request", protocol: CONTENT_PROTOCOL, nodes };
+      const raw: unknown = await chrome.tabs.sendMessage(tabId, request, { frameId: frame }).catch(() => null);
+      const hits = parseHitReply(raw, nodes) ?? nodes.map((node) => ({ node, state: "gone" as const }));
+      return hits.map((h) => ({ frame, ...h }));
+    }),
+  );
+  return answers.flat();
+}
+
 /** What a snapshot is asked to include beyond the nodes. */
 export interface SnapshotQuery {
   /** Selectors of `css` targets to evaluate. */
   css: string[];
-  /** Hit tests (`elementFromPoint`), the costliest part: needed to resolve or re-check a step
-   * that acts, not to read or to wait. */
+  /** Hit tests (`elementFromPoint`) of every visible element, the costliest part of a
+   * snapshot. Runs never ask for them: a step that acts hit-tests its one element afterwards
+   * ({@link hitTestTab}). The test API's snapshots still include them. */
   hits: boolean;
+  /** The frames of the last snapshot the asker read (a run: `snapshotBases()`), each of
+   * which may answer with its changes since. */
+  bases?: { frame: number; doc: string; version: number }[];
 }
 
 /** The query for a snapshot the executor wants for `effect` (`Todo::Snapshot`'s effect). */
 export function snapshotQuery(effect: unknown): SnapshotQuery {
-  const kind = typeof effect === "object" && effect !== null ? (effect as Record<string, unknown>)["effect"] : undefined;
-  return { css: cssSelectors(effect), hits: kind === "resolve" || kind === "act" };
+  return { css: cssSelectors(effect), hits: false };
 }
 
 /** Tabs a content script reported a change in since their last snapshot was asked. */

@@ -88,6 +88,8 @@ export interface RunResult {
   steps: StepRecord[];
   warnings: string[];
   steps_done: number;
+  /** Each file an `upload` handed to a page (never its bytes); absent when there were none. */
+  uploads?: { step: number; name: string; size: number; sha256: string }[];
 }
 
 export interface PolicyDiagnostic {
@@ -197,10 +199,15 @@ export interface DescribedElement {
 }
 
 /** Test hooks on the service worker's global scope (`self.bridleTest`), apart from the stable
- * `self.bridle`: they read pages and resolve targets, and decide and run nothing. */
+ * `self.bridle`: they read pages and resolve targets, and decide and run nothing for the
+ * instance (`replayVectors` decides only the vectors' own inputs). */
 export interface BridleTestApi {
-  /** The top frame's snapshot of tab `tabId` from its content script, as JSON. */
-  snapshotTab(tabId: number): Promise<string>;
+  /** Every frame's snapshot of tab `tabId` from the content scripts, as JSON, with hit tests;
+   * with `bases` (`[{frame, doc, version}]` of a snapshot read before), frames answer with
+   * their changes since. */
+  snapshotTab(tabId: number, bases?: { frame: number; doc: string; version: number }[]): Promise<string>;
+  /** `next` read after `prev` as a run reads it (whole frames and updates), as whole JSON. */
+  applySnapshot(prev: string, next: string): Promise<string>;
   resolveTarget(snapshot: string, target: string, purpose: "act" | "observe"): Promise<TargetReport>;
   describePage(snapshot: string): Promise<DescribedElement[]>;
   /** Many targets on one parsed snapshot (the in-browser benchmark). */
@@ -208,4 +215,19 @@ export interface BridleTestApi {
   /** How long approval windows wait before they deny, in ms (100 to the 5-minute default;
    * `null`: the default). In memory only: a service-worker restart restores the default. */
   setApprovalTimeout(ms: number | null): Promise<void>;
+  /** Replays the conformance vectors (tests/vectors/decisions.json, as text) through the
+   * wasm build's PEP (`bridle_executor::vectors`), touching none of the instance's state;
+   * one result per vector, in order. */
+  replayVectors(json: string): Promise<VectorReplay[]>;
+}
+
+/** One vector replayed by `bridleTest.replayVectors` (`bridle_executor::vectors::CaseResult`). */
+export interface VectorReplay {
+  name: string;
+  agrees: boolean;
+  got: {
+    token_valid: boolean;
+    token_error: string | null;
+    decisions: { index: number; verb: string; risk: string; decision: string; reasons: string[] }[];
+  };
 }

@@ -143,38 +143,93 @@ pub fn authorize(
     // up; the verified claims are the same bytes, checked again below.
     let claims = token.claims_unverified().map_err(Refusal::Token)?;
     check_grants(&claims.grants, &spec)?;
-    if let Some(script) = request.script.as_deref() {
-        check_in_script(request, &spec, script)?;
-    }
+    let steps = match request.script.as_deref() {
+        Some(script) => Some(check_in_script(request, &spec, script)?),
+        None => None,
+    };
     let script = request.script.as_deref().unwrap_or(&request.code);
-    let verified = token
-        .verify(&mut VerifyContext {
+    let verify = |replay: &mut dyn ReplayStore| {
+        token.verify(&mut VerifyContext {
             keys: policy,
             instance_id,
             now,
             script: Some(script),
             replay,
         })
-        .map_err(Refusal::Token)?;
+    };
+    let verified = match steps {
+        None => verify(replay),
+        // Each job step of the token's script runs as many times as the token has uses (the
+        // extension counts the run itself in its own record): the first matching step not
+        // used up takes this job.
+        Some(steps) => {
+            let mut last = None;
+            for step in steps {
+                match verify(&mut PerStep {
+                    inner: &mut *replay,
+                    step,
+                }) {
+                    // This step has run as often as the token allows: try the next like it.
+                    Err(e @ TokenError::Replayed { .. }) => last = Some(Err(e)),
+                    done => {
+                        last = Some(done);
+                        break;
+                    }
+                }
+            }
+            last.ok_or_else(|| Refusal::NotInScript("no job step of the script matches".into()))?
+        }
+    }
+    .map_err(Refusal::Token)?;
     check_grants(verified.grants(), &spec)?;
     Ok(spec)
 }
 
+/// The replay record of one job step: a token's uses are counted per `job` step of its
+/// script, so a script with several jobs needs no more uses than one run of it.
+struct PerStep<'a> {
+    inner: &'a mut dyn ReplayStore,
+    step: usize,
+}
+
+impl ReplayStore for PerStep<'_> {
+    fn record_use(
+        &mut self,
+        jti: &str,
+        uses: u32,
+        keep_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<u32, ReplayError> {
+        self.inner.record_use(
+            &format!("{jti}#job-step-{}", self.step),
+            uses,
+            keep_until,
+            now,
+        )
+    }
+}
+
 /// A job sent with its script must be one of that script's `job` steps: the same runtime and
 /// code, and no weaker sandbox, no more time and no more memory than the step states. The
-/// token binds the script, and so (only) the jobs written in it.
-fn check_in_script(request: &JobRequest, spec: &JobSpec, script: &[u8]) -> Result<(), Refusal> {
+/// token binds the script, and so (only) the jobs written in it. Returns the matching steps'
+/// indices (1-based), never none.
+fn check_in_script(
+    request: &JobRequest,
+    spec: &JobSpec,
+    script: &[u8],
+) -> Result<Vec<usize>, Refusal> {
     let checked = bridle_dsl::check_bytes(script, &bridle_dsl::CheckOptions::default())
         .map_err(|_| Refusal::NotInScript("the script sent with the job does not check".into()))?;
     let code = std::str::from_utf8(&request.code).map_err(|_| {
         Refusal::NotInScript("the job's code is not the script's (not UTF-8)".into())
     })?;
-    let fits = checked
+    let fits: Vec<usize> = checked
         .steps
         .iter()
-        .filter_map(|step| bridle_executor::decide::job_of(&checked, step))
-        .filter(|job| job.runtime.node == request.runtime && job.code.node == code)
-        .any(|job| {
+        .enumerate()
+        .filter_map(|(i, step)| Some((i + 1, bridle_executor::decide::job_of(&checked, step)?)))
+        .filter(|(_, job)| job.runtime.node == request.runtime && job.code.node == code)
+        .filter(|(_, job)| {
             let tier = job
                 .sandbox
                 .as_ref()
@@ -189,9 +244,11 @@ fn check_in_script(request: &JobRequest, spec: &JobSpec, script: &[u8]) -> Resul
                 .as_ref()
                 .is_none_or(|m| m.node.bytes >= spec.limits.memory);
             tier_ok && wall_ok && memory_ok
-        });
-    if fits {
-        Ok(())
+        })
+        .map(|(index, _)| index)
+        .collect();
+    if !fits.is_empty() {
+        Ok(fits)
     } else {
         Err(Refusal::NotInScript(
             "the job is not one of the script's `job` steps (runtime, code, sandbox and limits must match a step)".into(),

@@ -244,3 +244,57 @@ fn a_job_sent_with_its_script_must_be_one_of_the_scripts_jobs() {
     };
     assert_eq!(code_of(check(&f, &broken)), "not-in-script");
 }
+
+/// A script with three container jobs: two the same (`print(1)`), one other (`print(2)`).
+const SCRIPT_WITH_JOBS: &str = "bridle 1\ngoal \"g\"\norigins \"https://example.com\"\n\
+let a = job \"python3\" sandbox container timeout 5s <<<\nprint(1)\n>>>\n\
+let b = job \"python3\" sandbox container timeout 5s <<<\nprint(2)\n>>>\n\
+let c = job \"python3\" sandbox container timeout 5s <<<\nprint(1)\n>>>\n\
+return a\n";
+
+#[test]
+fn a_token_runs_each_job_step_of_its_script_once_per_use() {
+    let f = Fixture::new(JOBS_CONTAINER);
+    // One use: the extension counts the run in its own record; the host counts each job step.
+    let token = f.token(vec![job_grant(&["python3"])]);
+    let job = |code: &str| JobRequest {
+        code: code.as_bytes().to_vec(),
+        script: Some(SCRIPT_WITH_JOBS.as_bytes().to_vec()),
+        timeout: Some(Duration::from_secs(5)),
+        ..request(token.clone())
+    };
+    let mut replay = MemoryReplayStore::new();
+    let mut send = |code: &str| {
+        code_of(authorize(
+            &job(code),
+            &f.policy,
+            INSTANCE,
+            OffsetDateTime::now_utc(),
+            &mut replay,
+        ))
+    };
+    // `print(1)` is written twice, `print(2)` once: that many runs each, and no more.
+    assert_eq!(send("print(1)"), "accepted");
+    assert_eq!(send("print(2)"), "accepted");
+    assert_eq!(send("print(1)"), "accepted");
+    assert_eq!(send("print(1)"), "token-replayed");
+    assert_eq!(send("print(2)"), "token-replayed");
+    // A job not in the script is still refused as such, whatever is left.
+    assert_eq!(send("print(3)"), "not-in-script");
+}
+
+#[test]
+fn a_job_without_its_script_counts_against_the_token_itself() {
+    let f = Fixture::new(JOBS_CONTAINER);
+    let r = request(f.token(vec![job_grant(&["python3"])]));
+    let mut replay = MemoryReplayStore::new();
+    let now = OffsetDateTime::now_utc();
+    assert_eq!(
+        code_of(authorize(&r, &f.policy, INSTANCE, now, &mut replay)),
+        "accepted"
+    );
+    assert_eq!(
+        code_of(authorize(&r, &f.policy, INSTANCE, now, &mut replay)),
+        "token-replayed"
+    );
+}

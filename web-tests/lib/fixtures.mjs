@@ -5,11 +5,13 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
+import { tmpdir } from "node:os";
 import { join, normalize } from "node:path";
+import { after, afterEach, before } from "node:test";
 import { launchWithExtension, serviceWorker } from "./browser.mjs";
-import { bridle, mintToken, policyTrusting } from "./cli.mjs";
+import { bridle, buildCli, mintToken, newKeyPair, policyTrusting } from "./cli.mjs";
 import { DIST_CHROME, ROOT } from "./paths.mjs";
 
 export const FIXTURES = join(ROOT, "web-tests/fixtures");
@@ -48,6 +50,30 @@ export async function serveFixtures(extra = {}) {
 export const ALL_VERBS = [
   "navigate", "click", "fill", "clear", "select", "check", "uncheck", "hover", "press", "scroll to", "submit",
 ];
+
+/**
+ * The hooks a suite of runs shares (call it in the `describe`): before all, a temporary folder
+ * with the CLI built, a planner key pair and the fixture servers, handed to `ready` as
+ * {dir, planner, site}; after each test, the browser `current()` returns is closed; after all,
+ * the servers and the folder are gone.
+ */
+export function runSuite(prefix, ready, current) {
+  let dir;
+  let site;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), `bridle-${prefix}-`));
+    buildCli(dir);
+    site = await serveFixtures();
+    ready({ dir, planner: newKeyPair(), site });
+  });
+  afterEach(async () => {
+    await current()?.browser.close().catch(() => undefined);
+  });
+  after(async () => {
+    site?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+}
 
 /** A fresh browser with the extension, trusting `planner` as `name`. Returns {browser, worker, instance}. */
 export async function freshBrowser(planner, name, policyExtra = "") {

@@ -2,7 +2,8 @@
 // dist/chrome): web-ext lint, and runs executed end to end through `self.bridle` in the
 // background page (reached as web-tests/lib/firefox.mjs explains): a checkout approved in the
 // approval window, the same denied, a hostile page whose two buttons share the target's name
-// (ambiguous: nothing is clicked), and every run's audit log verified by `bridle audit verify`;
+// (ambiguous: nothing is clicked), the tab verbs with steps in srcdoc and about:blank frames,
+// and every run's audit log verified by `bridle audit verify`;
 // then the planner channel: paired on the options page, a run from the planner with approval,
 // the connection kept while idle, and redialled after the planner and the background restart.
 
@@ -34,11 +35,22 @@ const TWINS = `<!doctype html>
 </body></html>
 `;
 
-/** Serves the shop at /shop.html and the twins at /twins.html on an ephemeral port of 127.0.0.1. */
+/** Fixture pages served as they are (tabs, and frames without a URL of their own). */
+const FILES = new Set(["/tabs-alpha.html", "/inline-frames.html"]);
+
+/** Serves the shop at /shop.html, the twins at /twins.html and {@link FILES} on an ephemeral
+ * port of 127.0.0.1. */
 async function serve() {
   const server = createServer(async (req, res) => {
     const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
-    const body = path === "/shop.html" ? await readFile(SHOP) : path === "/twins.html" ? TWINS : null;
+    const body =
+      path === "/shop.html"
+        ? await readFile(SHOP)
+        : path === "/twins.html"
+          ? TWINS
+          : FILES.has(path)
+            ? await readFile(join(ROOT, "web-tests/fixtures", path.slice(1)))
+            : null;
     if (body === null) {
       res.writeHead(404).end("not found");
       return;
@@ -99,17 +111,10 @@ describe("runs executed in Firefox ESR", { timeout: 240_000 }, () => {
   /** Writes `script`, mints a token for it and runs it; `approve` is the approval window's
    * button to click ("approve-once", "deny") or null when no window is expected, after
    * `meanwhile()` (if given). */
-  async function run(script, approve, meanwhile) {
+  async function run(script, approve, meanwhile, verbs = ["navigate", "fill", "click", "submit"]) {
     const scriptFile = join(dir, `script-${Date.now()}.bridle`);
     await writeFile(scriptFile, script);
-    const token = mintToken({
-      planner,
-      iss: PLANNER_NAME,
-      instance,
-      scriptFile,
-      origins: [site.base],
-      verbs: ["navigate", "fill", "click", "submit"],
-    });
+    const token = mintToken({ planner, iss: PLANNER_NAME, instance, scriptFile, origins: [site.base], verbs });
     const approval = approve === null ? null : answerApproval(firefox, approve, answered, meanwhile);
     // Awaited below, after the run; a failure before then must not count as unhandled.
     approval?.catch(() => undefined);
@@ -263,6 +268,37 @@ describe("runs executed in Firefox ESR", { timeout: 240_000 }, () => {
     const page = await sitePage("/twins.html");
     assert.ok(page, "the run's tab shows the twins");
     assert.equal(await page.evaluate(() => document.getElementById("clicks")?.textContent), "0");
+    await assertLogVerifies();
+  });
+
+  test("tab verbs, and steps in srcdoc and about:blank frames", async () => {
+    const script = [
+      "bridle 1",
+      'goal "Work in two tabs"',
+      `origins "${site.base}"`,
+      "",
+      `navigate "${site.base}/tabs-alpha.html"`,
+      `open tab "${site.base}/inline-frames.html"`,
+      'click button "Confirm inline"',
+      'wait for text "inline clicked" to be visible timeout 5s',
+      'click button "Confirm blank"',
+      'wait for text "blank clicked" to be visible timeout 5s',
+      'let log = text of css "#log"',
+      'switch tab ~"Tab Alpha"',
+      'click button "Count"',
+      'let n = text of heading ~"Alpha clicks"',
+      "close tab",
+      "let t = title",
+      'return "{log} | {n} | {t}"',
+      "",
+    ].join("\n");
+    // "Confirm" is a sensitive word: a standing click grant lets the clicks run unasked.
+    const standing = `\n[[site]]\norigin = "${site.base}"\nstanding = [{ verb = "click" }]\n`;
+    await firefox.background.evaluate((bg, t) => bg.bridle.setPolicy(t), policyTrusting(planner, PLANNER_NAME) + standing);
+    const verbs = ["navigate", "click", "open tab", "switch tab", "close tab"];
+    const { result } = await run(script, null, undefined, verbs);
+    assert.equal(result.outcome, "completed", JSON.stringify(result.error ?? result));
+    assert.equal(result.value, "the parent saw the click | Alpha clicks: 1 | Inline frames");
     await assertLogVerifies();
   });
 

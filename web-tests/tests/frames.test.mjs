@@ -3,42 +3,42 @@
 // snapshot holds every frame, each joined to its parent frame (from the browser) and to the
 // <iframe> element holding it (the hello-token protocol); `in frame` targets resolve in
 // them; steps act inside a cross-origin frame; and a frame whose document was replaced after
-// the decision is not acted on.
+// the decision is not acted on; about:blank and srcdoc frames are read and acted in too.
 //
 // Build first: `make dist`. Run: `node --test tests/frames.test.mjs`.
 
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, afterEach, before, describe, test } from "node:test";
-import { buildCli, newKeyPair } from "../lib/cli.mjs";
-import { answerApproval, freshBrowser, pageShowing, runScript, script, serveFixtures, verifiedLog } from "../lib/fixtures.mjs";
+import { describe, test } from "node:test";
+import { answerApproval, freshBrowser, pageShowing, runScript, runSuite, script, verifiedLog } from "../lib/fixtures.mjs";
 
 const NAME = "frames-planner";
 
-/** The snapshot JSON of the tab showing `url` (every tab is asked; the top frame's URL
- * comes from the browser). */
-function snapshotOf(worker, url) {
-  return worker.evaluate(async (wanted) => {
-    let last = "none";
-    for (let tries = 0; tries < 50; tries += 1) {
-      for (const tab of await chrome.tabs.query({})) {
-        try {
-          const json = await self.bridleTest.snapshotTab(tab.id);
-          const frames = JSON.parse(json).frames;
-          if (frames[0].url === wanted) last = JSON.stringify(frames.map((f) => [f.id, f.parent, f.owner, f.url]));
-          // Wait until the three child frames have answered and been joined.
-          if (frames[0].url === wanted && frames.filter((f) => f.owner !== undefined).length === 3) return json;
-        } catch {
-          // No content script in that tab (yet).
+/** The snapshot JSON of the tab showing `url` once `children` child frames are joined. */
+function snapshotWith(worker, url, children) {
+  return worker.evaluate(
+    async ([wanted, count]) => {
+      let last = "none";
+      for (let tries = 0; tries < 50; tries += 1) {
+        for (const tab of await chrome.tabs.query({})) {
+          try {
+            const json = await self.bridleTest.snapshotTab(tab.id);
+            const frames = JSON.parse(json).frames;
+            if (frames[0].url !== wanted) continue;
+            last = JSON.stringify(frames.map((f) => [f.id, f.parent, f.owner, f.url]));
+            if (frames.filter((f) => f.owner !== undefined).length === count) return json;
+          } catch {
+            // No content script in that tab (yet).
+          }
         }
+        await new Promise((r) => setTimeout(r, 100));
       }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`no snapshot of ${wanted} with its frames; the last: ${last}`);
-  }, url);
+      throw new Error(`no snapshot of ${wanted} with ${count} joined frames; the last: ${last}`);
+    },
+    [url, children],
+  );
 }
+
+const snapshotOf = (worker, url) => snapshotWith(worker, url, 3);
 
 const resolve = (worker, snapshot, target, purpose = "act") =>
   worker.evaluate(([s, t, p]) => self.bridleTest.resolveTarget(s, t, p), [snapshot, target, purpose]);
@@ -48,23 +48,7 @@ describe("frames in Chromium", { timeout: 600_000 }, () => {
   let planner;
   let site;
   let b;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "bridle-frames-"));
-    buildCli(dir);
-    planner = newKeyPair();
-    site = await serveFixtures();
-  });
-
-  afterEach(async () => {
-    await b?.browser.close();
-    b = undefined;
-  });
-
-  after(async () => {
-    site?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  runSuite("frames", (s) => ({ dir, planner, site } = s), () => b);
 
   const framesUrl = () => `${site.base}/frames.html?cross=${encodeURIComponent(site.cross)}`;
 
@@ -147,6 +131,46 @@ describe("frames in Chromium", { timeout: 600_000 }, () => {
     assert.deepEqual(got, { same: "same paid by Bob", cross: "cross paid by Ada", hidden: "" });
     // The top page's own "Pay" was never clicked.
     assert.equal(await page.locator("#top-log").textContent(), "");
+    await verifiedLog(b.worker, dir, b.instance);
+  });
+
+  test("about:blank and srcdoc frames are read, joined and acted in", { timeout: 120_000 }, async () => {
+    b = await freshBrowser(planner, NAME, `\n[[site]]\norigin = "${site.base}"\nstanding = [{ verb = "click" }]\n`);
+    const url = `${site.base}/inline-frames.html`;
+    const page = await b.browser.context.newPage();
+    await page.goto(url);
+    const frames = JSON.parse(await snapshotWith(b.worker, url, 2)).frames;
+    const [top, ...children] = frames;
+    const owner = (f) => top.nodes.find((n) => n.id === f.owner)?.attrs?.title;
+    assert.deepEqual(
+      children.map((f) => [owner(f), f.url, f.origin, f.parent]).sort(),
+      [
+        ["Blank widget", "about:blank", site.base, 0],
+        ["Inline widget", "about:srcdoc", site.base, 0],
+      ],
+    );
+    await page.close();
+    const result = await runScript({
+      ...b,
+      dir,
+      planner,
+      name: NAME,
+      origins: [site.base],
+      script: script(
+        [site.base],
+        [
+          `navigate "${url}"`,
+          `click button "Confirm inline"`,
+          `wait for text "inline clicked" to be visible timeout 5s`,
+          `click button "Confirm blank"`,
+          `wait for text "blank clicked" to be visible timeout 5s`,
+          `let s = text of css "#log"`,
+          "return s",
+        ],
+      ),
+    });
+    assert.equal(result.outcome, "completed", JSON.stringify(result.error));
+    assert.equal(result.value, "the parent saw the click");
     await verifiedLog(b.worker, dir, b.instance);
   });
 

@@ -68,7 +68,7 @@ describe("the planner channel in Chromium", { timeout: 240_000 }, () => {
   }
 
   /** A token for `script` (written to a file) as the paired planner mints it. */
-  async function token(script, { key = keys, aud = instance, scriptFile, secrets = [] } = {}) {
+  async function token(script, { key = keys, aud = instance, scriptFile, secrets = [], verbs = VERBS } = {}) {
     const file = scriptFile ?? join(dir, `s-${Date.now()}-${Math.random()}.bridle`);
     if (scriptFile === undefined) await writeFile(file, script);
     return mintToken({
@@ -78,7 +78,7 @@ describe("the planner channel in Chromium", { timeout: 240_000 }, () => {
       instance: aud,
       scriptFile: file,
       origins: [shop.base],
-      verbs: VERBS,
+      verbs,
       secrets,
     });
   }
@@ -243,7 +243,7 @@ describe("the planner channel in Chromium", { timeout: 240_000 }, () => {
     assert.ok(submit.reasons.some((r) => /policy/.test(r)), submit.reasons.join("; "));
   });
 
-  test("malformed messages get error replies and the connection stays; ping, busy and cancel", async () => {
+  test("malformed messages get error replies and the connection stays; ping, busy, cancel, user-waiting", async () => {
     await planner.next((m) => m.type === "hello");
     const ask = async (message, match) => {
       const from = planner.received.length;
@@ -279,6 +279,26 @@ describe("the planner channel in Chromium", { timeout: 240_000 }, () => {
     const entries = log.trimEnd().split("\n").map((line) => JSON.parse(line));
     assert.ok(!entries.some((e) => e.kind === "step" && /submit/.test(e.text ?? "")), "no submit entry");
     assert.equal(browser.context.pages().filter((p) => p.url().includes("/popup.html")).length, 0);
+
+    // A run waiting for the user's hands (a handoff) says so, and a cancel withdraws its window.
+    const handoff = [
+      "bridle 1",
+      'goal "Sign in"',
+      `origins "${shop.base}"`,
+      "",
+      `navigate "${shop.base}/shop.html"`,
+      'handoff "Please sign in, then press Continue"',
+      'return "back"',
+      "",
+    ].join("\n");
+    const at = planner.received.length;
+    planner.send({ type: "run", run: "hands", script: handoff, token: await token(handoff, { verbs: [...VERBS, "handoff"] }) });
+    const waiting = await planner.next((m) => m.event === "user-waiting" && m.run === "hands", { from: at });
+    assert.deepEqual([waiting.step, waiting.what, waiting.text], [2, "handoff", "Please sign in, then press Continue"]);
+    planner.send({ type: "cancel", run: "hands" });
+    const ended = await planner.next((m) => m.type === "result" && m.run === "hands", { from: at });
+    assert.equal(ended.result.outcome, "cancelled", JSON.stringify(ended.result.error));
+    assert.equal(browser.context.pages().filter((p) => p.url().includes("/handoff.html")).length, 0);
   });
 
   test("the extension reconnects after the planner restarts and after the service worker restarts", async () => {

@@ -87,7 +87,7 @@ describe("page snapshots in Chromium", { timeout: 240_000 }, () => {
     const keys = await worker.evaluate(() => [Object.keys(self.bridle).sort(), Object.keys(self.bridleTest).sort()]);
     assert.deepEqual(keys, [
       ["auditLog", "instanceId", "run", "setPolicy"],
-      ["describePage", "resolveTarget", "resolveTargets", "setApprovalTimeout", "snapshotTab"],
+      ["applySnapshot", "describePage", "replayVectors", "resolveTarget", "resolveTargets", "setApprovalTimeout", "snapshotTab"],
     ]);
   });
 
@@ -181,6 +181,62 @@ describe("page snapshots in Chromium", { timeout: 240_000 }, () => {
     for (const line of twice.candidates) assert.match(line, /^button "Delete" at \(\d+, \d+\)$/);
     const second = await resolve(worker, snapshot, 'button "Delete" nth 2', "act");
     assert.equal(second.ok, true, second.message);
+    await page.close();
+  });
+
+  test("a frame sends only its changes since the snapshot the asker holds, which rebuild the same page", async () => {
+    // A page of its own: the change below must not reach the other tests' tab.
+    const { page, url } = await open("buttons.html?changes");
+    const first = await snapshotOf(worker, url);
+    const held = JSON.parse(first).frames;
+    assert.ok(held.every((f) => typeof f.doc === "string" && f.version >= 1 && f.base === undefined));
+    // One text changes, one element leaves, one arrives.
+    await page.evaluate(() => {
+      document.querySelector("button").textContent = "Pay later";
+      document.querySelectorAll("li")[1].remove();
+      document.body.append(Object.assign(document.createElement("button"), { textContent: "Added" }));
+    });
+    const bases = held.map((f) => ({ frame: f.id, doc: f.doc, version: f.version }));
+    const [update, whole] = await worker.evaluate(
+      async ([wanted, b]) => {
+        for (const tab of await chrome.tabs.query({})) {
+          try {
+            const next = await self.bridleTest.snapshotTab(tab.id, b);
+            if (JSON.parse(next).frames[0].url === wanted) return [next, await self.bridleTest.snapshotTab(tab.id)];
+          } catch {
+            // Not that tab.
+          }
+        }
+        throw new Error("the tab is gone");
+      },
+      [url, bases],
+    );
+    const top = JSON.parse(update).frames[0];
+    assert.equal(top.base, held[0].version);
+    assert.equal(top.version, held[0].version + 1);
+    // Only what changed is sent: the changed button, the list without its item, the body
+    // that gained a child, and the new button; the removed item and its subtree are named.
+    const before = held[0].nodes.length;
+    assert.ok(top.nodes.length < before / 2, `${top.nodes.length} of ${before} nodes sent`);
+    assert.ok(top.nodes.some((n) => n.kids?.includes("Pay later")));
+    assert.ok(top.nodes.some((n) => n.kids?.includes("Added")));
+    assert.ok(top.removed.length >= 2, JSON.stringify(top.removed));
+    // Applied to the held snapshot in Rust, the changes give the page a whole snapshot shows
+    // (taken right after; it differs only in its number and hit tests).
+    const apply = (p, n) => worker.evaluate(([a, b]) => self.bridleTest.applySnapshot(a, b), [p, n]);
+    const rebuilt = JSON.parse(await apply(first, update));
+    // The whole snapshot through the same Rust parse and serialisation (its frames replace all).
+    const expected = JSON.parse(await apply(first, whole));
+    const plain = (frames) => frames.map(({ version, ...f }) => ({ ...f, nodes: f.nodes.map(({ hit, hit_by, ...n }) => n) }));
+    assert.deepEqual(plain(rebuilt.frames), plain(expected.frames));
+    assert.equal(rebuilt.frames[0].version, held[0].version + 1);
+    // An update of a snapshot not held is refused.
+    const stale = JSON.parse(update);
+    stale.frames[0].base = 999;
+    await assert.rejects(
+      worker.evaluate(([p, n]) => self.bridleTest.applySnapshot(p, n), [first, JSON.stringify(stale)]),
+      /stale-base/,
+    );
     await page.close();
   });
 

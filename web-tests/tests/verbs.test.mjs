@@ -9,12 +9,8 @@
 // test (a second run in one browser can find its tab `unloaded`: extension/README.md).
 
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, afterEach, before, describe, test } from "node:test";
-import { buildCli, newKeyPair } from "../lib/cli.mjs";
-import { answerApproval, freshBrowser, pageShowing, runScript, script, serveFixtures, verifiedLog } from "../lib/fixtures.mjs";
+import { describe, test } from "node:test";
+import { answerApproval, freshBrowser, pageShowing, runScript, runSuite, script, verifiedLog } from "../lib/fixtures.mjs";
 
 const NAME = "verbs-planner";
 
@@ -23,23 +19,7 @@ describe("every verb and target form in Chromium", { timeout: 1_200_000 }, () =>
   let planner;
   let site;
   let b;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "bridle-verbs-"));
-    buildCli(dir);
-    planner = newKeyPair();
-    site = await serveFixtures();
-  });
-
-  afterEach(async () => {
-    await b?.browser.close();
-    b = undefined;
-  });
-
-  after(async () => {
-    site?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  runSuite("verbs", (s) => ({ dir, planner, site } = s), () => b);
 
   const run = (lines, policyExtra = "") =>
     (async () => {
@@ -67,6 +47,9 @@ describe("every verb and target form in Chromium", { timeout: 1_200_000 }, () =>
         'click button "Remove" in row ~"USB-C" in table "Cart"',
         'submit form "Return request"',
         'assert text of status "Committed" contains "ada@react.dev"',
+        // The page inserts "Ready" above the footer 900 ms after it loads: wait for it, or
+        // the footer may move between the decision and the act (which fails the step).
+        'wait for text "Ready" to be visible timeout 3s',
         "scroll to contentinfo",
       ],
       // `press "Enter"`, `submit` and clicking "Remove" (a sensitive word) are high risk:

@@ -222,6 +222,12 @@ pub fn event_lines(event: &Value) -> Vec<String> {
                 number(event, "step"),
                 clip(text(event, "text"), 200)
             )],
+            "user-waiting" => vec![format!(
+                "waiting for the user ({}) at step {}: {}",
+                clip(text(event, "what"), 20),
+                number(event, "step"),
+                clip(text(event, "text"), 200)
+            )],
             "step" => vec![step_line(event.get("record").unwrap_or(&Value::Null))],
             other => vec![format!("progress {}", clip(other, 40))],
         },
@@ -276,6 +282,16 @@ mod tests {
         assert!(lines.contains("script line 2:1 E0101: unknown statement"));
         assert!(lines.contains("help: write a verb"));
         assert!(lines.contains("token refused: expired: token expired"));
+    }
+
+    #[test]
+    fn a_step_waiting_for_the_user_says_what_for() {
+        let event = json!({"type":"progress","run":"r3","event":"user-waiting","step":2,
+            "what":"handoff","text":"Please sign in"});
+        assert_eq!(
+            event_lines(&event),
+            ["run r3: waiting for the user (handoff) at step 2: Please sign in"]
+        );
     }
 
     #[test]

@@ -112,6 +112,12 @@ pub enum SnapshotError {
     /// An update for a frame the snapshot does not have.
     #[error("there is no frame `{frame}` to update")]
     UnknownFrame { frame: u64 },
+    /// An update of a frame based on a snapshot the receiver does not hold (another
+    /// document, another number, or no previous snapshot).
+    #[error(
+        "the update of frame `{frame}` is based on snapshot {base}, which is not the one held"
+    )]
+    StaleBase { frame: u64, base: u64 },
     /// The frame's root node is not among its nodes.
     #[error("{at} is the frame's root but is not among its nodes")]
     MissingRoot { at: At },
@@ -162,6 +168,7 @@ impl SnapshotError {
             SnapshotError::DuplicateFrame { .. } => "duplicate-frame",
             SnapshotError::DuplicateAttr { .. } => "duplicate-attr",
             SnapshotError::UnknownFrame { .. } => "unknown-frame",
+            SnapshotError::StaleBase { .. } => "stale-base",
             SnapshotError::MissingRoot { .. } => "missing-root",
             SnapshotError::UnknownChild { .. } => "unknown-child",
             SnapshotError::TwoParents { .. } => "two-parents",
@@ -183,7 +190,9 @@ impl SnapshotError {
             SnapshotError::MessageTooLarge { .. } | SnapshotError::LimitExceeded { .. } => {
                 "the content script must cut the snapshot to the limits and mark the frame `truncated`"
             }
-            SnapshotError::UnknownFrame { .. } => "send the frame's full snapshot first",
+            SnapshotError::UnknownFrame { .. } | SnapshotError::StaleBase { .. } => {
+                "send the frame's full snapshot first"
+            }
             SnapshotError::RootRemoved { .. } => {
                 "a new document needs a full snapshot of the frame, not an update"
             }

@@ -53,6 +53,23 @@ impl Matcher {
     }
 }
 
+/// A [`NameMatch`] compiled to match any text the way names are matched: a tab's title or
+/// URL for `switch tab` (the extension's `session/tabs.rs`).
+#[derive(Debug, Clone)]
+pub struct TextMatcher(Matcher);
+
+impl TextMatcher {
+    /// Compiles `m`; a regular expression over the limits is [`ResolveError::BadRegex`].
+    pub fn new(m: &NameMatch) -> Result<TextMatcher, ResolveError> {
+        Matcher::new(m).map(TextMatcher)
+    }
+
+    /// Whether `text`, whitespace-normalised, matches.
+    pub fn matches(&self, text: &str) -> bool {
+        self.0.matches(&normalize(text))
+    }
+}
+
 fn compile(pattern: &str, flags: &str) -> Result<regex::Regex, ResolveError> {
     let bad = |message: String| ResolveError::BadRegex {
         pattern: pattern.to_owned(),
@@ -99,6 +116,20 @@ mod tests {
 
     fn m(x: NameMatch) -> Matcher {
         Matcher::new(&x).unwrap()
+    }
+
+    #[test]
+    fn a_text_matcher_normalises_the_text_and_keeps_the_rules() {
+        let exact = TextMatcher::new(&NameMatch::Exact("Tab  Alpha".into())).unwrap();
+        assert!(exact.matches(" Tab\nAlpha "));
+        assert!(!exact.matches("tab alpha"));
+        let part = TextMatcher::new(&NameMatch::Contains("ALPHA".into())).unwrap();
+        assert!(part.matches("http://127.0.0.1:8/tabs-alpha.html"));
+        let bad = TextMatcher::new(&NameMatch::Regex {
+            pattern: "(".into(),
+            flags: String::new(),
+        });
+        assert!(matches!(bad, Err(ResolveError::BadRegex { .. })));
     }
 
     #[test]

@@ -17,8 +17,10 @@
 //! - [`limits`]: every bound, named.
 
 pub mod accname;
+pub mod delta;
 pub mod error;
 pub mod fingerprint;
+pub mod hits;
 pub mod limits;
 mod matcher;
 pub mod read;
@@ -32,6 +34,8 @@ pub mod wire;
 
 pub use error::{At, Candidate, Limit, ResolveError, SnapshotError};
 pub use fingerprint::{fingerprint, fingerprint_matches, FingerprintInput};
+pub use hits::{HitError, HitReport, HitState};
+pub use matcher::TextMatcher;
 pub use read::{page_amount, table, title, ReadError, Record};
 pub use resolve::{
     css_selector, describe, find_all, recheck, resolve, resolve_target, target_spec, Described,

@@ -38,6 +38,10 @@ pub struct Frame {
     /// Child to parent, derived from the parents' `kids` and `shadow`.
     pub(crate) parents: BTreeMap<u32, u32>,
     pub(crate) css: BTreeMap<String, Vec<u32>>,
+    /// The document and snapshot number the content script gave (`FrameMsg::doc`,
+    /// `FrameMsg::version`), which an update must name as its base.
+    pub doc: Option<String>,
+    pub version: Option<u64>,
 }
 
 impl Frame {
@@ -99,24 +103,10 @@ impl Snapshot {
         Snapshot::from_msg(parse_json(json)?)
     }
 
-    /// Validates a full snapshot message.
+    /// Validates a full snapshot message (an update of a frame is `stale-base` here: there is
+    /// nothing to apply it to).
     pub fn from_msg(msg: SnapshotMsg) -> Result<Snapshot, SnapshotError> {
-        if msg.frames.overflowed() {
-            return Err(SnapshotError::LimitExceeded {
-                limit: Limit::Frames,
-                count: msg.frames.count(),
-                at: None,
-            });
-        }
-        let mut seen = BTreeSet::new();
-        let mut snapshot = Snapshot::new();
-        for frame in msg.frames.into_items() {
-            if !seen.insert(frame.id) {
-                return Err(SnapshotError::DuplicateFrame { frame: frame.id });
-            }
-            snapshot.put_frame(frame)?;
-        }
-        Ok(snapshot)
+        Snapshot::from_msg_after(msg, None)
     }
 
     /// The snapshot as a message again (frames in id order, nodes in id order).
@@ -142,6 +132,10 @@ impl Snapshot {
                         .map(|(s, ids)| (s.clone(), Bounded::new(ids.clone())))
                         .collect(),
                 ),
+                doc: f.doc.clone(),
+                version: f.version,
+                base: None,
+                removed: Bounded::default(),
             })
             .collect();
         SnapshotMsg {
@@ -152,6 +146,11 @@ impl Snapshot {
     /// Adds a frame, or replaces the frame with the same id (a new document in it).
     pub fn put_frame(&mut self, msg: FrameMsg) -> Result<(), SnapshotError> {
         let frame = validate_frame(msg)?;
+        self.insert_frame(frame)
+    }
+
+    /// Adds a validated frame, or replaces the frame with the same id, within the limits.
+    pub(crate) fn insert_frame(&mut self, frame: Frame) -> Result<(), SnapshotError> {
         let others: usize = self
             .frames
             .values()
@@ -259,6 +258,11 @@ impl Snapshot {
     /// Roles, names and document order, computed once per version.
     pub(crate) fn index(&self) -> &Index {
         self.index.get_or_init(|| Index::build(self))
+    }
+
+    /// The index when it is built, for changes that keep it valid (late hit tests).
+    pub(crate) fn index_mut(&mut self) -> Option<&mut Index> {
+        self.index.get_mut()
     }
 }
 
@@ -453,7 +457,8 @@ pub(crate) fn check_css_nodes(frame: &Frame) -> Result<(), SnapshotError> {
 }
 
 /// Checks a full frame and builds its parent map.
-fn validate_frame(msg: FrameMsg) -> Result<Frame, SnapshotError> {
+/// Checks a frame's own fields (not its nodes).
+pub(crate) fn check_frame_fields(msg: &FrameMsg) -> Result<(), SnapshotError> {
     let fat = At {
         frame: msg.id,
         node: None,
@@ -461,8 +466,26 @@ fn validate_frame(msg: FrameMsg) -> Result<Frame, SnapshotError> {
     check_len(&msg.origin, Limit::UrlChars, fat)?;
     check_len(&msg.url, Limit::UrlChars, fat)?;
     check_len(&msg.title, Limit::TextChars, fat)?;
+    if let Some(doc) = &msg.doc {
+        check_len(doc, Limit::AttrChars, fat)?;
+    }
     check_point(&msg.scroll, false, fat)?;
-    check_point(&msg.viewport, true, fat)?;
+    check_point(&msg.viewport, true, fat)
+}
+
+fn validate_frame(msg: FrameMsg) -> Result<Frame, SnapshotError> {
+    let fat = At {
+        frame: msg.id,
+        node: None,
+    };
+    // A whole frame: an update needs the snapshot it is based on (`Snapshot::from_msg_after`).
+    if let Some(base) = msg.base {
+        return Err(SnapshotError::StaleBase {
+            frame: msg.id,
+            base,
+        });
+    }
+    check_frame_fields(&msg)?;
     if msg.nodes.overflowed() {
         return Err(SnapshotError::LimitExceeded {
             limit: Limit::Nodes,
@@ -484,6 +507,8 @@ fn validate_frame(msg: FrameMsg) -> Result<Frame, SnapshotError> {
         nodes: BTreeMap::new(),
         parents: BTreeMap::new(),
         css: validate_css(msg.id, msg.css)?,
+        doc: msg.doc,
+        version: msg.version,
     };
     for node in msg.nodes.into_items() {
         let node = validate_node(frame.id, node)?;

@@ -470,6 +470,20 @@ pub struct FrameMsg {
     /// Results of the CSS selectors the service worker asked for with this snapshot.
     #[serde(default, skip_serializing_if = "CssMatches::is_empty")]
     pub css: CssMatches,
+    /// The content script's id for the frame's document (its random hello token): an update
+    /// is applied only to a snapshot of the same document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// This snapshot's number in its document's sequence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// When present, this frame is an update (docs/snapshot.md, "Incremental snapshots"):
+    /// `nodes` holds only the nodes new or changed since the document's snapshot number
+    /// `base`, which the receiver must hold, and `removed` the nodes that left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<u64>,
+    #[serde(default, skip_serializing_if = "Bounded::is_empty")]
+    pub removed: Bounded<u32, MAX_NODES>,
 }
 
 /// A whole page: every frame of the tab.

@@ -3,14 +3,11 @@
 
 use super::*;
 use crate::report::{RunOutcome, NOT_EXECUTED_CODE, NOT_EXECUTED_MESSAGE};
+use crate::testkit::{self, fixed_key, policy_toml, T0};
 use bridle_dsl::Verb;
 use bridle_executor::audit::{verify_log, KeyPin};
-use bridle_executor::keys::{encode_public_key, key_id};
 use bridle_executor::time::macros::datetime;
 use bridle_executor::time::Duration;
-use bridle_executor::token::{mint, Claims, Grant, ScriptHash};
-
-const T0: OffsetDateTime = datetime!(2025-06-01 10:00 UTC);
 
 const SCRIPT: &str = "bridle 1\n\
 goal \"Find cables\"\n\
@@ -21,50 +18,18 @@ click button \"Search\"\n\
 click button \"Buy now\"\n";
 
 fn now(at: OffsetDateTime) -> Now {
-    Now::new(at).unwrap()
-}
-
-fn fixed_key(byte: u8) -> SigningKey {
-    SigningKey::from_bytes(&[byte; 32])
-}
-
-fn planner() -> SigningKey {
-    fixed_key(9)
-}
-
-fn policy_toml() -> String {
-    let public = planner().verifying_key();
-    format!(
-        "[[planner]]\nname = \"test-planner\"\nkid = \"{}\"\npublic_key = \"{}\"\nmax_ttl = \"15m\"\n",
-        key_id(&public),
-        encode_public_key(&public)
-    )
+    testkit::now_at(at)
 }
 
 fn token_for(instance: &Instance, jti: &str, script: &str, at: OffsetDateTime) -> String {
-    let claims = Claims {
-        v: 1,
-        iss: "test-planner".into(),
-        aud: instance.instance_id().to_owned(),
-        iat: at,
-        nbf: at,
-        exp: at + Duration::minutes(5),
-        jti: jti.into(),
-        uses: 1,
-        script: Some(ScriptHash::of(script.as_bytes())),
-        grants: vec![Grant {
-            origins: Some(vec!["https://shop.example".into()]),
-            verbs: Some(vec![Verb::Navigate, Verb::Click]),
-            ..Grant::default()
-        }],
-    };
-    mint(
-        &claims,
-        &key_id(&planner().verifying_key()),
-        &planner(),
-        instance.instance_id(),
+    testkit::token_at(
+        instance,
+        jti,
+        script,
+        &["https://shop.example"],
+        &[Verb::Navigate, Verb::Click],
+        at,
     )
-    .unwrap()
 }
 
 /// A fresh instance with the test policy set, its state saved the way the service worker

@@ -3,14 +3,11 @@
 
 use super::*;
 use crate::instance::Stored;
+use crate::session::FrameBase;
+use crate::testkit::{self, instance, now};
 use bridle_executor::audit::{verify_log, AuditStore, KeyPin};
-use bridle_executor::ed25519_dalek::SigningKey;
-use bridle_executor::keys::{encode_public_key, key_id};
-use bridle_executor::time::macros::datetime;
-use bridle_executor::time::Duration;
-use bridle_executor::token::{mint, Claims, Grant, ScriptHash};
+use bridle_executor::page::HitState;
 
-const T0: OffsetDateTime = datetime!(2025-06-01 10:00 UTC);
 const URL: &str = "https://shop.example/cart";
 
 const SCRIPT: &str = "bridle 1\n\
@@ -22,53 +19,14 @@ click button \"Add\"\n\
 submit button \"Place order\"\n\
 return \"done\"\n";
 
-fn now() -> Now {
-    Now::new(T0).unwrap()
-}
-
-fn planner() -> SigningKey {
-    SigningKey::from_bytes(&[9; 32])
-}
-
-fn instance() -> Instance {
-    let public = planner().verifying_key();
-    let policy = format!(
-        "[[planner]]\nname = \"test-planner\"\nkid = \"{}\"\npublic_key = \"{}\"\nmax_ttl = \"15m\"\n",
-        key_id(&public),
-        encode_public_key(&public)
-    );
-    let mut instance = Instance::load(Stored::default(), &now(), || {
-        SigningKey::from_bytes(&[1; 32])
-    })
-    .unwrap();
-    assert!(instance.set_policy(&policy, &now()).ok);
-    instance
-}
-
 fn token(instance: &Instance) -> String {
-    let claims = Claims {
-        v: 1,
-        iss: "test-planner".into(),
-        aud: instance.instance_id().to_owned(),
-        iat: T0,
-        nbf: T0,
-        exp: T0 + Duration::minutes(5),
-        jti: "run-1".into(),
-        uses: 1,
-        script: Some(ScriptHash::of(SCRIPT.as_bytes())),
-        grants: vec![Grant {
-            origins: Some(vec!["https://shop.example".into()]),
-            verbs: Some(vec![Verb::Navigate, Verb::Click, Verb::Submit]),
-            ..Grant::default()
-        }],
-    };
-    mint(
-        &claims,
-        &key_id(&planner().verifying_key()),
-        &planner(),
-        instance.instance_id(),
+    testkit::token(
+        instance,
+        "run-1",
+        SCRIPT,
+        &["https://shop.example"],
+        &[Verb::Navigate, Verb::Click, Verb::Submit],
     )
-    .unwrap()
 }
 
 /// The shop page: an "Add" button (node `add`) and a "Place order" button (node `place`).
@@ -90,6 +48,30 @@ fn page(add: u32, place: u32) -> String {
 /// `place_after_approval` is the "Place order" button's node id in the snapshots taken after
 /// it (4 is the button that was approved).
 fn drive(choice: ApprovalChoice, place_after_approval: u32) -> (RunResult, Vec<Todo>, Instance) {
+    drive_with(choice, place_after_approval, HitState::Hit)
+}
+
+/// Every probe of a late hit test answered `state`.
+pub(super) fn all(probes: &[Handle], state: HitState) -> Input {
+    Input::Hits {
+        hits: probes
+            .iter()
+            .map(|h| HitReport {
+                frame: h.frame,
+                node: h.node,
+                state,
+                by: None,
+            })
+            .collect(),
+    }
+}
+
+/// As [`drive`], with the late hit tests after the approval answered `place_hit`.
+fn drive_with(
+    choice: ApprovalChoice,
+    place_after_approval: u32,
+    place_hit: HitState,
+) -> (RunResult, Vec<Todo>, Instance) {
     let mut instance = instance();
     let token = token(&instance);
     let (mut session, mut todo) = instance.start_run(SCRIPT, &token, &now()).unwrap();
@@ -109,6 +91,9 @@ fn drive(choice: ApprovalChoice, place_after_approval: u32) -> (RunResult, Vec<T
                 Input::Acted {
                     result: ActResult::done(),
                 }
+            }
+            Todo::HitTest { probes } => {
+                all(probes, if approved { place_hit } else { HitState::Hit })
             }
             Todo::Act { .. } => Input::Acted {
                 result: ActResult::done(),
@@ -212,6 +197,42 @@ fn a_button_swapped_after_approval_is_refused_before_acting() {
 }
 
 #[test]
+fn a_button_covered_after_approval_is_refused_before_acting() {
+    // After the approval, something covers the approved button: the late hit test says so.
+    let (result, todos, mut instance) = drive_with(ApprovalChoice::Once, 4, HitState::Covered);
+    assert_eq!(result.outcome, report::RunOutcome::Failed);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, "act-failed", "{}", error.message);
+    assert!(error.message.contains("covered"), "{}", error.message);
+    assert!(!todos.iter().any(|t| matches!(
+        t,
+        Todo::Act {
+            action: Action::Submit,
+            ..
+        }
+    )));
+    verified(&mut instance);
+}
+
+#[test]
+fn an_element_gone_before_its_hit_test_is_not_acted_on() {
+    let (result, todos, _) = drive_with(ApprovalChoice::Once, 4, HitState::Gone);
+    assert_eq!(result.outcome, report::RunOutcome::Failed);
+    assert!(result
+        .error
+        .unwrap()
+        .message
+        .contains("no longer on the page"));
+    assert!(!todos.iter().any(|t| matches!(
+        t,
+        Todo::Act {
+            action: Action::Submit,
+            ..
+        }
+    )));
+}
+
+#[test]
 fn a_run_cut_off_by_a_restart_is_recorded_as_interrupted_and_its_token_stays_used() {
     let mut instance = instance();
     let token = token(&instance);
@@ -281,4 +302,90 @@ fn a_run_cut_off_by_a_restart_is_recorded_as_interrupted_and_its_token_stays_use
     assert_eq!(result.token.code, Some("replayed"));
     // A second start finds nothing open.
     assert_eq!(restarted.close_interrupted(&now()).unwrap(), 0);
+}
+
+/// The shop page as the content script numbers it: document `d`, snapshot `version`; with
+/// `base`, an update that changed nothing since snapshot `base`.
+fn numbered(version: u64, base: Option<u64>) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(&page(3, 4)).unwrap();
+    let frame = &mut v["frames"][0];
+    frame["doc"] = serde_json::json!("d");
+    frame["version"] = serde_json::json!(version);
+    if let Some(base) = base {
+        frame["base"] = serde_json::json!(base);
+        frame["nodes"] = serde_json::json!([]);
+    }
+    v.to_string()
+}
+
+/// Runs the shop script (approving once) with the snapshots `next(n)` gives for the `n`th
+/// snapshot (1-based); returns the result and the bases seen before each snapshot.
+fn drive_numbered(next: impl Fn(u64) -> String) -> (RunResult, Vec<Vec<FrameBase>>) {
+    let mut instance = instance();
+    let token = token(&instance);
+    let (mut session, mut todo) = instance.start_run(SCRIPT, &token, &now()).unwrap();
+    let (mut navigated, mut n, mut bases) = (false, 0, Vec::new());
+    loop {
+        let input = match &todo {
+            Todo::Done { result } => return ((**result).clone(), bases),
+            Todo::Snapshot { .. } if !navigated => Input::Blank,
+            Todo::Snapshot { .. } => {
+                n += 1;
+                bases.push(session.snapshot_bases());
+                Input::Snapshot { snapshot: next(n) }
+            }
+            Todo::Navigate { .. } => {
+                navigated = true;
+                Input::Acted {
+                    result: ActResult::done(),
+                }
+            }
+            Todo::HitTest { probes } => all(probes, HitState::Hit),
+            Todo::Act { .. } => Input::Acted {
+                result: ActResult::done(),
+            },
+            Todo::Approve { .. } => Input::Approval {
+                choice: ApprovalChoice::Once,
+            },
+            other => panic!("unexpected todo {other:?}"),
+        };
+        todo = instance.step_run(&mut session, input, &now());
+    }
+}
+
+#[test]
+fn snapshots_after_the_first_may_be_only_the_changes_since_the_last_one_read() {
+    // The first snapshot whole; every later one "nothing changed since the last".
+    let (result, bases) = drive_numbered(|n| numbered(n, (n > 1).then(|| n - 1)));
+    assert_eq!(
+        result.outcome,
+        report::RunOutcome::Completed,
+        "{:?}",
+        result.error
+    );
+    assert!(bases[0].is_empty());
+    assert_eq!(
+        bases[1],
+        vec![FrameBase {
+            frame: 0,
+            doc: "d".into(),
+            version: 1
+        }]
+    );
+    assert!(bases.len() >= 3);
+}
+
+#[test]
+fn an_update_of_a_snapshot_the_run_did_not_read_fails_the_step() {
+    // The second snapshot claims a base the run never read.
+    let (result, bases) = drive_numbered(|n| numbered(n, (n == 2).then_some(7)));
+    assert_eq!(result.outcome, report::RunOutcome::Failed);
+    let error = result.error.unwrap();
+    assert!(
+        error.candidates.iter().any(|c| c.contains("stale-base")),
+        "{error:?}"
+    );
+    // The first snapshot was read and offered as the base of the second.
+    assert_eq!(bases.len(), 2);
+    assert_eq!(bases[1].len(), 1);
 }

@@ -35,6 +35,19 @@ pub const SEED_LEN: usize = 32;
 /// The uid and gid the job runs as inside the guest (nobody/nogroup).
 pub const JOB_UID: u32 = 65534;
 
+/// The guest's network, when the job is granted one (`Go::network`): `eth0`, a virtio-net
+/// device backed on the host by passt, configured statically by init. The host gives passt the
+/// same numbers, so neither side needs DHCP. The guest's address on `eth0`.
+pub const NET_ADDRESS: [u8; 4] = [10, 0, 2, 15];
+/// The prefix length of [`NET_ADDRESS`]'s network.
+pub const NET_PREFIX: u8 = 24;
+/// The default gateway (passt answers for it; with `--no-map-gw` it leads nowhere on the host).
+pub const NET_GATEWAY: [u8; 4] = [10, 0, 2, 2];
+/// The resolver the guest's `/etc/resolv.conf` names: passt forwards its port 53 to the host's.
+pub const NET_NAMESERVER: [u8; 4] = [10, 0, 2, 3];
+/// The link MTU: passt's own default, and what keeps throughput up under TCG.
+pub const NET_MTU: u32 = 65520;
+
 /// A protocol violation or a short read.
 #[derive(Debug, thiserror::Error)]
 pub enum ProtoError {
@@ -128,6 +141,8 @@ pub struct Go {
     pub pids: u32,
     /// Size of the job's writable `/tmp` (tmpfs) in bytes.
     pub tmp_bytes: u64,
+    /// Whether to configure `eth0` (the host attached a network device) for the job.
+    pub network: bool,
 }
 
 impl Go {
@@ -137,12 +152,13 @@ impl Go {
         out.extend_from_slice(&self.unix_nanos.to_le_bytes());
         out.extend_from_slice(&self.pids.to_le_bytes());
         out.extend_from_slice(&self.tmp_bytes.to_le_bytes());
+        out.push(u8::from(self.network));
         out.extend_from_slice(self.runtime.as_bytes());
         out
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, ProtoError> {
-        let fixed = SEED_LEN + 8 + 4 + 8;
+        let fixed = SEED_LEN + 8 + 4 + 8 + 1;
         if bytes.len() < fixed {
             return Err(ProtoError::Malformed("GO too short"));
         }
@@ -152,7 +168,12 @@ impl Go {
         let unix_nanos = u64::from_le_bytes(arr8(&rest[..8]));
         let pids = u32::from_le_bytes([rest[8], rest[9], rest[10], rest[11]]);
         let tmp_bytes = u64::from_le_bytes(arr8(&rest[12..20]));
-        let runtime = std::str::from_utf8(&rest[20..])
+        let network = match rest[20] {
+            0 => false,
+            1 => true,
+            _ => return Err(ProtoError::Malformed("network flag is not 0 or 1")),
+        };
+        let runtime = std::str::from_utf8(&rest[21..])
             .map_err(|_| ProtoError::Malformed("runtime is not UTF-8"))?
             .to_owned();
         if !runtime.starts_with("/usr/") || runtime.contains("..") {
@@ -164,6 +185,7 @@ impl Go {
             runtime,
             pids,
             tmp_bytes,
+            network,
         })
     }
 }
@@ -265,14 +287,23 @@ mod tests {
             runtime: "/usr/bin/python3".into(),
             pids: 64,
             tmp_bytes: 1 << 20,
+            network: false,
         };
         assert_eq!(Go::decode(&go.encode()).unwrap(), go);
+        let networked = Go {
+            network: true,
+            ..go.clone()
+        };
+        assert_eq!(Go::decode(&networked.encode()).unwrap(), networked);
         let bad = Go {
             runtime: "/usr/../etc/x".into(),
             ..go.clone()
         };
         assert!(Go::decode(&bad.encode()).is_err());
         assert!(Go::decode(&[0u8; 10]).is_err());
+        let mut bad_flag = go.encode();
+        bad_flag[SEED_LEN + 20] = 2;
+        assert!(Go::decode(&bad_flag).is_err());
     }
 
     #[test]

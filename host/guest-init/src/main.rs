@@ -6,7 +6,10 @@
 //! is mounted. Everything the job must not touch is set up here, before the job exists: the
 //! channel port and every device node except the harmless ones are root-only, the shared `/usr`
 //! and the job folder are mounted read-only (QEMU also exports them read-only), `/proc` hides
-//! other users' processes, and the job's uid has a process limit.
+//! other users' processes, and the job's uid has a process limit. A job granted network gets
+//! `eth0` configured ([`net`]) before it starts; any other guest has no network device at all.
+
+mod net;
 
 use bridle_guest_init::{
     read_frame, write_frame, ExitReport, Go, ProtoError, JOB_UID, MAX_FRAME, TAG_EXIT, TAG_FATAL,
@@ -159,6 +162,9 @@ fn run(port: &Port) -> Result<(), InitError> {
         "disable core dumps",
         rustix::process::setrlimit(rustix::process::Resource::Core, no_core),
     )?;
+    if go.network {
+        net::configure().map_err(|(what, e)| InitError::Sys(what, e))?;
+    }
     run_job(port, &go)
 }
 

@@ -6,13 +6,16 @@
 //! The life of a job ([`Container::run`]): build the filters and the code file in memory;
 //! create the job cgroup; spawn `bwrap`, which stops before running anything (`--block-fd`);
 //! read the sandbox's init pid (`--info-fd`), open a pidfd for it and move both processes into
-//! the cgroup; release the block; stream output through the budget until the job ends, the
+//! the cgroup; with network, connect its network namespace to a host-side slirp4netns
+//! ([`net`]); release the block; stream output through the budget until the job ends, the
 //! wall clock runs out or the caller cancels; then kill the pid namespace's init (which takes
 //! every process of the job with it), kill whatever the cgroup still holds, and remove the
-//! cgroup. The [`Cleanup`] guard does the killing on every path, errors and panics included;
-//! the job's files live only in the sandbox's tmpfs and vanish with its mount namespace.
+//! cgroup, and kill slirp4netns. The [`Cleanup`] guard does the killing on every path, errors
+//! and panics included; the job's files live only in the sandbox's tmpfs and vanish with its
+//! mount namespace.
 
 pub mod cgroup;
+pub mod net;
 pub mod runtime;
 pub mod seccomp;
 pub mod shim;
@@ -52,6 +55,7 @@ const FD_CODE: i32 = 3;
 const FD_BLOCK: i32 = 4;
 const FD_INFO: i32 = 5;
 const FD_SECCOMP: i32 = 6; // and 7, one per filter
+const FD_RESOLV: i32 = 9; // the job's /etc/resolv.conf, with network
 
 /// Files from `/etc` a job may need (dynamic loader cache, time zone, runtime alternatives);
 /// the rest of `/etc` is not in the sandbox.
@@ -62,9 +66,9 @@ const ETC_FILES: &[&str] = &[
     "/etc/alternatives",
     "/etc/localtime",
 ];
-/// More of `/etc` when the job has network: name resolution and certificates.
+/// More of `/etc` when the job has network: name resolution and certificates
+/// (`/etc/resolv.conf` is written for the job: [`net::RESOLV_CONF`]).
 const ETC_NETWORK_FILES: &[&str] = &[
-    "/etc/resolv.conf",
     "/etc/hosts",
     "/etc/nsswitch.conf",
     "/etc/ssl",
@@ -81,6 +85,8 @@ pub struct Container {
     exec: PathBuf,
     exec_args: Vec<String>,
     layout: Layout,
+    /// slirp4netns, for jobs granted network ([`net`]); checked when such a job comes.
+    net_tool: Option<PathBuf>,
 }
 
 fn first_existing(paths: &[&str]) -> Option<PathBuf> {
@@ -167,12 +173,20 @@ impl Container {
             setpriv,
             exec,
             exec_args,
+            net_tool: net::find(),
             layout: {
                 let layout = Layout::detect();
                 cgroup::reap_stale(&layout);
                 layout
             },
         })
+    }
+
+    /// Uses `tool` as slirp4netns for jobs granted network, instead of the one found on the
+    /// machine (a path that does not exist makes such jobs refused, as on a machine without).
+    pub fn with_network_tool(mut self, tool: PathBuf) -> Self {
+        self.net_tool = Some(tool);
+        self
     }
 
     /// The cgroup layout in use.
@@ -195,10 +209,9 @@ impl Container {
             ]);
         }
         push(&[&self.bwrap.to_string_lossy()]);
-        push(&["--unshare-all", "--unshare-user"]);
-        if spec.network {
-            push(&["--share-net"]);
-        }
+        // The job's network namespace is always its own: with network, slirp4netns connects it
+        // from outside (`net`), never the host's namespace and its loopback.
+        push(&["--unshare-all", "--unshare-user", "--unshare-net"]);
         push(&[
             "--die-with-parent",
             "--new-session",
@@ -232,6 +245,9 @@ impl Container {
             .chain(if spec.network { ETC_NETWORK_FILES } else { &[] });
         for path in etc {
             push(&["--ro-bind-try", path, path]);
+        }
+        if spec.network {
+            push(&["--ro-bind-data", &FD_RESOLV.to_string(), "/etc/resolv.conf"]);
         }
         let size = spec.limits.memory.to_string();
         push(&[
@@ -298,8 +314,9 @@ impl Container {
     }
 }
 
-/// A pipe whose read end bubblewrap gets and whose contents are already written (filters are a
-/// few hundred bytes: far below the pipe buffer, so the write cannot block).
+/// A pipe whose read end bubblewrap gets and whose contents are already written (filters and
+/// the resolver file are a few hundred bytes: far below the pipe buffer, so the write cannot
+/// block).
 fn pipe_with(bytes: &[u8]) -> Result<OwnedFd, SandboxError> {
     let (read, write) = rustix::pipe::pipe().map_err(|e| SandboxError::io("pipe", e.into()))?;
     let mut file = std::fs::File::from(write);
@@ -327,6 +344,8 @@ struct Cleanup {
     child: Child,
     init: Option<OwnedFd>,
     cgroup: Option<JobCgroup>,
+    /// The job's slirp4netns, when it has network: killed after the sandbox.
+    net: Option<net::JobNetwork>,
 }
 
 impl Cleanup {
@@ -347,6 +366,8 @@ impl Drop for Cleanup {
         let _ = self.child.wait();
         // Dropping the cgroup kills any straggler and removes the directories.
         self.cgroup.take();
+        // Dropping the network kills and reaps slirp4netns.
+        self.net.take();
     }
 }
 
@@ -469,6 +490,13 @@ impl Sandbox for Container {
             )));
         }
         let rt = runtime::Runtime::find(&spec.runtime)?;
+        // Refused before anything starts: a job granted network without the tool to give it
+        // one must not run with none (or worse, the host's).
+        let net_tool = if spec.network {
+            Some(net::require(self.net_tool.as_deref())?.to_path_buf())
+        } else {
+            None
+        };
         let filters = seccomp::filter_bytes(spec.network)
             .map_err(|e| SandboxError::BadSpec(e.to_string()))?;
         let code = memfd_with("bridle-code", &spec.code)?;
@@ -495,6 +523,12 @@ impl Sandbox for Container {
             mappings.push(FdMapping {
                 parent_fd: pipe_with(filter)?,
                 child_fd: FD_SECCOMP + i as i32,
+            });
+        }
+        if spec.network {
+            mappings.push(FdMapping {
+                parent_fd: pipe_with(net::RESOLV_CONF)?,
+                child_fd: FD_RESOLV,
             });
         }
 
@@ -530,6 +564,7 @@ impl Sandbox for Container {
             child,
             init: None,
             cgroup,
+            net: None,
         };
         let bwrap_pid = guard.child.id();
         if let Some(cg) = &guard.cgroup {
@@ -550,6 +585,12 @@ impl Sandbox for Container {
         if let Some(cg) = &guard.cgroup {
             cg.add(init_pid as u32)
                 .map_err(|e| SandboxError::io("move the sandbox into the job cgroup", e))?;
+        }
+        if let (Some(tool), Some(init)) = (&net_tool, &guard.init) {
+            match net::JobNetwork::attach(tool, init_pid, init) {
+                Ok(network) => guard.net = Some(network),
+                Err(e) => return Err(start_failure(&mut guard, e.into())),
+            }
         }
         // Go: the sandbox runs the launcher, which applies Landlock and rlimits and execs the job.
         std::fs::File::from(block_write)

@@ -4,8 +4,9 @@
 //! Linux 6.1 booted as an uncompressed ELF, and a static init (`host/guest-init/`). The host's
 //! `/usr` (the runtimes) and a per-job folder holding the code and input are exported read-only
 //! over virtio-9p; output and the exit status come back as frames over one virtio-serial port
-//! (`bridle_guest_init` has the protocol). There is no network card at all, the guest's memory
-//! is the job's limit plus a fixed overhead (the guest's OOM killer enforces it, init is exempt),
+//! (`bridle_guest_init` has the protocol). There is no network card unless the job is granted
+//! network: then a virtio-net device backed by a host-side passt ([`net`]; such a job boots
+//! cold, the snapshot has no card). The guest's memory is the job's limit plus a fixed overhead (the guest's OOM killer enforces it, init is exempt),
 //! and the host kills QEMU at the wall-clock limit, on cancel, and when output exceeds the
 //! budget. The VM and its folder are destroyed on every path ([`vm::Vm`], [`vm::WorkDir`]);
 //! if the host itself is killed, the guest sees the channel hang up and ends the VM, and the
@@ -16,6 +17,7 @@
 //! at the point where init waits for its job, before any job data exists in it; each restore
 //! gets fresh entropy and the host's clock (see [`snapshot`]).
 
+pub mod net;
 pub mod snapshot;
 pub mod vm;
 
@@ -144,6 +146,8 @@ pub struct Microvm {
     boot: Boot,
     snapshots: PathBuf,
     work_root: PathBuf,
+    /// passt, for jobs granted network ([`net`]); checked when such a job comes.
+    net_tool: Option<PathBuf>,
 }
 
 impl Microvm {
@@ -185,7 +189,15 @@ impl Microvm {
             boot,
             snapshots,
             work_root: std::env::temp_dir(),
+            net_tool: net::find(),
         }
+    }
+
+    /// Uses `tool` as passt for jobs granted network, instead of the one found on the machine
+    /// (a path that does not exist makes such jobs refused, as on a machine without).
+    pub fn with_network_tool(mut self, tool: PathBuf) -> Self {
+        self.net_tool = Some(tool);
+        self
     }
 
     /// Puts each job's private folder under `root` instead of the system's temporary folder.
@@ -222,12 +234,20 @@ impl Microvm {
         let started = Instant::now();
         let runtime = self.runtime_path(&spec.runtime)?;
         check_spec(spec)?;
+        // Refused before anything starts: a job granted network must not run without it.
+        let net_tool = if spec.network {
+            Some(net::require(self.net_tool.as_deref())?.to_path_buf())
+        } else {
+            None
+        };
         let memory_mib = spec.limits.memory.div_ceil(1024 * 1024) + vm::GUEST_OVERHEAD_MIB;
         let machine = self.machine(memory_mib);
         // The snapshot (made once per machine shape) is opened before this job's files exist.
-        let restore = match self.boot {
-            Boot::Cold => None,
-            Boot::Snapshot => Some(snapshot::ensure(&machine, &self.snapshots)?),
+        // It has no network card, and QEMU restores only the devices it saved: a job with
+        // network boots cold.
+        let restore = match (self.boot, spec.network) {
+            (Boot::Cold, _) | (_, true) => None,
+            (Boot::Snapshot, false) => Some(snapshot::ensure(&machine, &self.snapshots)?),
         };
         let dir = WorkDir::new(&self.work_root, "bridle-vm")?;
         let job_dir = dir.path().join("job");
@@ -244,7 +264,18 @@ impl Microvm {
                 qmp: qmp.clone(),
             },
         };
-        let mut vm = Vm::spawn(&machine, dir.path(), &channel, &job_dir, start)?;
+        // passt before QEMU (QEMU gets its peer socket), and dropped after it: `vm` is declared
+        // later, so it is destroyed first on every path.
+        let passt_log = dir.path().join("passt.err");
+        let (mut passt, net_fd) = match &net_tool {
+            Some(tool) => {
+                let (passt, fd) = net::Passt::start(tool, &passt_log)?;
+                (Some(passt), Some(fd))
+            }
+            None => (None, None),
+        };
+        let mut vm =
+            Vm::spawn_with_network(&machine, dir.path(), &channel, &job_dir, start, net_fd)?;
         let stream = accept(&listener, &mut vm, cancel)?;
         if restore.is_some() {
             snapshot::incoming(&qmp, Instant::now() + BOOT_TIMEOUT)
@@ -261,6 +292,7 @@ impl Microvm {
             runtime,
             pids: spec.limits.pids,
             tmp_bytes: spec.limits.memory / TMP_FRACTION,
+            network: spec.network,
         };
         let mut budget = OutputBudget::new(spec.limits.output, sink);
         let end = {
@@ -270,8 +302,26 @@ impl Microvm {
                 frames: FrameReader::new(),
                 cancel,
             };
-            session.send_go(&go)?;
-            session.pump(spec.limits.wall, &mut budget)
+            // passt fails fast (bad options, no resources) or not at all: by the time the guest
+            // has booted it is either gone or serving. A job granted network must not start
+            // without it, so with network the GO waits for the guest's READY and that check.
+            let ready = match passt.as_mut() {
+                Some(p) => session.wait_ready().and_then(|()| {
+                    if p.exited() {
+                        Err(PumpError::Sandbox(net::failed(&passt_log)))
+                    } else {
+                        Ok(())
+                    }
+                }),
+                None => Ok(()),
+            };
+            match ready {
+                Ok(()) => {
+                    session.send_go(&go)?;
+                    session.pump(spec.limits.wall, &mut budget)
+                }
+                Err(e) => Err(e),
+            }
         };
         let mut outcome = JobOutcome::default();
         // Destroy the VM before reporting, whatever happened; the work folder follows on drop.
@@ -295,6 +345,7 @@ impl Microvm {
             }
         }
         budget.finish(&mut outcome);
+        drop(passt);
         drop(dir);
         outcome.wall_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(outcome)
@@ -347,13 +398,6 @@ pub fn run(
 }
 
 fn check_spec(spec: &JobSpec) -> Result<(), SandboxError> {
-    if spec.network {
-        return Err(SandboxError::BadSpec(
-            "the microvm tier has no network device to grant; run jobs that need the \
-             network in the container tier"
-                .to_owned(),
-        ));
-    }
     let memory = spec.limits.memory;
     if !(MIN_MEMORY..=MAX_MEMORY).contains(&memory) {
         return Err(SandboxError::BadSpec(format!(
@@ -450,6 +494,73 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
+    /// Reads until the guest's READY (booted, waiting for GO), within [`BOOT_TIMEOUT`]. Returns
+    /// early on cancel: the pump that follows reports it.
+    /// Reads what the guest sent into the frame decoder; a closed channel is an error saying
+    /// it closed before `what` (and the VM is reaped).
+    fn read_channel(&mut self, buf: &mut [u8], what: &str) -> Result<(), PumpError> {
+        match self.stream.read(buf) {
+            Ok(0) => {
+                self.vm.wait_or_kill(Duration::from_millis(200));
+                Err(PumpError::Guest(format!(
+                    "the guest closed the channel before {what}"
+                )))
+            }
+            Ok(n) => {
+                self.frames.feed(&buf[..n]);
+                Ok(())
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(PumpError::Sandbox(SandboxError::io(
+                "read the guest channel",
+                e,
+            ))),
+        }
+    }
+
+    fn wait_ready(&mut self) -> Result<(), PumpError> {
+        let deadline = Instant::now() + BOOT_TIMEOUT;
+        let mut buf = [0u8; 256];
+        loop {
+            if let Some((tag, payload)) = self
+                .frames
+                .next_frame()
+                .map_err(|e| PumpError::Guest(e.to_string()))?
+            {
+                match tag {
+                    TAG_READY => return Ok(()),
+                    TAG_FATAL => {
+                        return Err(PumpError::Guest(format!(
+                            "guest init failed: {}",
+                            String::from_utf8_lossy(&payload)
+                        )))
+                    }
+                    other => {
+                        return Err(PumpError::Guest(format!(
+                            "unexpected frame {other:#x} from the guest before READY"
+                        )))
+                    }
+                }
+            }
+            if self.cancel.is_cancelled() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(PumpError::Guest("the guest did not boot in time".into()));
+            }
+            self.read_channel(&mut buf, "it was ready")?;
+        }
+    }
+
     fn send_go(&mut self, go: &Go) -> Result<(), SandboxError> {
         write_frame(&mut self.stream, TAG_GO, &go.encode())
             .map_err(|e| SandboxError::io("send the job to the guest", io::Error::other(e)))
@@ -513,28 +624,7 @@ impl Session<'_> {
                     "the guest did not start the job in time".into(),
                 ));
             }
-            match self.stream.read(&mut buf) {
-                Ok(0) => {
-                    self.vm.wait_or_kill(Duration::from_millis(200));
-                    return Err(PumpError::Guest(
-                        "the guest closed the channel before the job ended".into(),
-                    ));
-                }
-                Ok(n) => self.frames.feed(&buf[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => {
-                    return Err(PumpError::Sandbox(SandboxError::io(
-                        "read the guest channel",
-                        e,
-                    )))
-                }
-            }
+            self.read_channel(&mut buf, "the job ended")?;
         }
     }
 }
@@ -646,10 +736,13 @@ mod tests {
     }
 
     #[test]
-    fn network_and_silly_limits_are_refused() {
+    fn silly_limits_are_refused() {
         let mut s = spec();
         s.network = true;
-        assert!(matches!(check_spec(&s), Err(SandboxError::BadSpec(_))));
+        assert!(
+            check_spec(&s).is_ok(),
+            "network is the tier's to give, not a bad spec"
+        );
         let mut s = spec();
         s.limits.memory = MIN_MEMORY - 1;
         assert!(matches!(check_spec(&s), Err(SandboxError::BadSpec(_))));

@@ -2,6 +2,8 @@
 //! it and removes every file it used on every path (drop runs on errors and panics alike).
 
 use crate::job::SandboxError;
+use command_fds::{CommandFdExt, FdMapping};
+use rustix::fd::OwnedFd;
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -19,6 +21,8 @@ pub const KERNEL_CMDLINE: &str = "console=ttyS0 quiet panic=-1 reboot=t tsc_earl
 /// The guest's memory beyond the job's own limit: kernel, init, page cache of the shared
 /// runtime. The job's limit is what the OOM killer enforces on top of it.
 pub const GUEST_OVERHEAD_MIB: u64 = 48;
+/// QEMU's descriptor for the network socket of a VM with network (passt's peer).
+const FD_NET: i32 = 3;
 /// The most of the serial console kept for diagnostics.
 const CONSOLE_KEEP: u64 = 16 * 1024;
 
@@ -175,21 +179,46 @@ impl Vm {
         job_dir: &Path,
         start: Start,
     ) -> Result<Self, SandboxError> {
+        Self::spawn_with_network(machine, dir, channel, job_dir, start, None)
+    }
+
+    /// As [`Vm::spawn`], and with `net` (a connected stream socket: passt's peer, see
+    /// [`super::net`]) the guest gets a virtio-net device on it. Only for cold boots: the
+    /// snapshot has no network device.
+    pub fn spawn_with_network(
+        machine: &Machine<'_>,
+        dir: &Path,
+        channel: &Path,
+        job_dir: &Path,
+        start: Start,
+        net: Option<OwnedFd>,
+    ) -> Result<Self, SandboxError> {
         let console = dir.join("console.log");
         let stderr = dir.join("qemu.err");
-        let args = args(machine, &console, channel, job_dir, &start);
+        let mut args = args(machine, &console, channel, job_dir, &start);
+        if net.is_some() {
+            network_device(&mut args);
+        }
         let err_file = File::create(&stderr)
             .map_err(|e| SandboxError::io(format!("create {}", stderr.display()), e))?;
         let stdin = match start {
             Start::Restore { state, .. } => Stdio::from(state),
             _ => Stdio::null(),
         };
-        let child = Command::new(machine.qemu)
-            .args(args)
+        let mut cmd = Command::new(machine.qemu);
+        cmd.args(args)
             .stdin(stdin)
             .stdout(Stdio::null())
             .stderr(Stdio::from(err_file))
-            .env_clear()
+            .env_clear();
+        if let Some(fd) = net {
+            cmd.fd_mappings(vec![FdMapping {
+                parent_fd: fd,
+                child_fd: FD_NET,
+            }])
+            .map_err(|e| SandboxError::BadSpec(e.to_string()))?;
+        }
+        let child = cmd
             .spawn()
             .map_err(|e| SandboxError::io(format!("start {}", machine.qemu.display()), e))?;
         Ok(Vm {
@@ -354,6 +383,15 @@ pub fn args(
     a
 }
 
+/// The network card of a VM granted network: virtio-net over virtio-mmio, its backend the
+/// stream socket QEMU inherits as [`FD_NET`].
+fn network_device(a: &mut Vec<OsString>) {
+    a.push("-netdev".into());
+    a.push(format!("stream,id=net0,server=off,addr.type=fd,addr.str={FD_NET}").into());
+    a.push("-device".into());
+    a.push("virtio-net-device,netdev=net0".into());
+}
+
 fn monitor(a: &mut Vec<OsString>, qmp: &Path) {
     let mut m = OsString::from("unix:");
     m.push(escape_commas(qmp));
@@ -418,6 +456,18 @@ mod tests {
         assert_eq!(cmd.matches("readonly=on").count(), 2);
         assert!(cmd.contains("spawn=deny"));
         assert!(cmd.contains("path=/d/a,,b.sock"));
+    }
+
+    #[test]
+    fn a_network_card_only_on_request_and_on_the_inherited_socket() {
+        let mut a = Vec::new();
+        network_device(&mut a);
+        let a: Vec<String> = a.iter().map(|s| s.to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            a.join(" "),
+            "-netdev stream,id=net0,server=off,addr.type=fd,addr.str=3 \
+             -device virtio-net-device,netdev=net0"
+        );
     }
 
     #[test]

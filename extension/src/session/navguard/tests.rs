@@ -2,18 +2,12 @@
 //! the run-end in a log that verifies, nothing acted after the stop.
 
 use super::*;
-use crate::instance::Stored;
 use crate::report::RunOutcome;
 use crate::session::Input;
+use crate::testkit::{self, instance, now};
 use bridle_executor::audit::{verify_log, AuditStore, KeyPin};
-use bridle_executor::ed25519_dalek::SigningKey;
 use bridle_executor::engine::ActResult;
-use bridle_executor::keys::{encode_public_key, key_id};
-use bridle_executor::time::macros::datetime;
-use bridle_executor::time::{Duration, OffsetDateTime};
-use bridle_executor::token::{mint, Claims, Grant, ScriptHash};
 
-const T0: OffsetDateTime = datetime!(2025-06-01 10:00 UTC);
 const HOME: &str = "http://127.0.0.1:4000";
 
 const SCRIPT: &str = "bridle 1\n\
@@ -184,53 +178,14 @@ fn events_are_read_strictly() {
 
 // ---- a run stopped by the guard ----
 
-fn now() -> Now {
-    Now::new(T0).unwrap()
-}
-
-fn planner() -> SigningKey {
-    SigningKey::from_bytes(&[9; 32])
-}
-
-fn instance() -> Instance {
-    let public = planner().verifying_key();
-    let policy = format!(
-        "[[planner]]\nname = \"test-planner\"\nkid = \"{}\"\npublic_key = \"{}\"\nmax_ttl = \"15m\"\n",
-        key_id(&public),
-        encode_public_key(&public)
-    );
-    let mut instance = Instance::load(Stored::default(), &now(), || {
-        SigningKey::from_bytes(&[1; 32])
-    })
-    .unwrap();
-    assert!(instance.set_policy(&policy, &now()).ok);
-    instance
-}
-
 fn token(instance: &Instance) -> String {
-    let claims = Claims {
-        v: 1,
-        iss: "test-planner".into(),
-        aud: instance.instance_id().to_owned(),
-        iat: T0,
-        nbf: T0,
-        exp: T0 + Duration::minutes(5),
-        jti: "run-1".into(),
-        uses: 1,
-        script: Some(ScriptHash::of(SCRIPT.as_bytes())),
-        grants: vec![Grant {
-            origins: Some(vec![HOME.into()]),
-            verbs: Some(vec![Verb::Navigate, Verb::Click]),
-            ..Grant::default()
-        }],
-    };
-    mint(
-        &claims,
-        &key_id(&planner().verifying_key()),
-        &planner(),
-        instance.instance_id(),
+    testkit::token(
+        instance,
+        "run-1",
+        SCRIPT,
+        &[HOME],
+        &[Verb::Navigate, Verb::Click],
     )
-    .unwrap()
 }
 
 fn log_of(instance: &Instance) -> Vec<serde_json::Value> {
@@ -280,6 +235,9 @@ fn drive_until(
                 Input::Acted {
                     result: ActResult::done(),
                 }
+            }
+            Todo::HitTest { probes } => {
+                crate::session::tests::all(probes, bridle_executor::page::HitState::Hit)
             }
             Todo::Act { .. } => Input::Acted {
                 result: ActResult::done(),

@@ -1,0 +1,353 @@
+//! The network of a container job granted one: the sandbox keeps its own empty network
+//! namespace (`--unshare-net` always), and the host connects it to a user-mode TCP/IP stack,
+//! `slirp4netns`, run outside the sandbox with `--disable-host-loopback`.
+//!
+//! What the job then has: its own loopback; a `tap0` at 10.0.2.100/24 with a default route
+//! through slirp's 10.0.2.2 and slirp's DNS forwarder at 10.0.2.3 (its `/etc/resolv.conf`);
+//! outbound TCP and UDP, made by slirp4netns as ordinary host sockets. What it does not have:
+//! the host's loopback (slirp refuses 127.0.0.0/8, so 10.0.2.2 leads nowhere), IPv6, inbound
+//! connections (nothing is forwarded in), or any view of the host's interfaces.
+//!
+//! Attaching ([`JobNetwork::attach`]) happens while bubblewrap holds the sandbox on its block
+//! descriptor, so the job's first instruction already sees the network. slirp4netns must join
+//! the user namespace that owns the job's network namespace to configure it; bubblewrap nests
+//! a second user namespace under it (`--disable-userns`), so the process's own
+//! `/proc/PID/ns/user` is the wrong one, and the owner is asked of the network namespace
+//! itself (`NS_GET_USERNS`). The [`JobNetwork`] guard kills slirp4netns when dropped, and its
+//! exit pipe ends it if the host itself dies first.
+
+use crate::job::{SandboxError, Tier};
+use command_fds::{CommandFdExt, FdMapping};
+use rustix::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::io::{Read, Seek};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The user-mode network stack the tier uses, by name (what an error tells the user to install).
+pub const TOOL: &str = "slirp4netns";
+/// Where [`TOOL`] is looked for.
+const TOOL_PATHS: &[&str] = &[
+    "/usr/bin/slirp4netns",
+    "/bin/slirp4netns",
+    "/usr/local/bin/slirp4netns",
+];
+/// The job's `/etc/resolv.conf`: slirp's DNS forwarder, which relays to the host's resolver.
+/// The host's own file would name resolvers the job cannot reach (a 127.0.0.53 is its own
+/// loopback inside).
+pub const RESOLV_CONF: &[u8] = b"nameserver 10.0.2.3\n";
+/// slirp4netns's documented maximum short of 65521; a large MTU is what makes it fast.
+const MTU: u32 = 65520;
+/// The interface name inside the sandbox.
+const TAP: &str = "tap0";
+/// How long slirp4netns may take to configure the namespace.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How much of slirp4netns's own words an error carries.
+const MAX_SAID: usize = 2000;
+/// `NS_GET_USERNS` (`_IO(0xb7, 0x1)`, linux/nsfs.h): a descriptor for the user namespace that
+/// owns a namespace.
+const NS_GET_USERNS: libc::Ioctl = 0xb701;
+
+// Child-side descriptor numbers for what slirp4netns reads.
+const FD_EXIT: i32 = 3;
+const FD_READY: i32 = 4;
+const FD_USERNS: i32 = 5;
+const FD_NETNS: i32 = 6;
+
+/// Why a job's network could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The user-mode network stack is not installed (or not where it was said to be).
+    #[error("network access needs `{tool}`, which is not installed (looked at {looked})")]
+    Missing { tool: &'static str, looked: String },
+    /// slirp4netns ran and gave up; `said` is its own explanation.
+    #[error("`{TOOL}` could not connect the job's network namespace: {said}")]
+    Failed { said: String },
+    /// slirp4netns neither finished nor failed in time.
+    #[error("`{TOOL}` did not configure the job's network within {READY_TIMEOUT:?}")]
+    Timeout,
+    /// A host-side step failed; `op` names it.
+    #[error("{op}: {source}")]
+    Io {
+        op: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<NetError> for SandboxError {
+    fn from(e: NetError) -> Self {
+        match e {
+            NetError::Missing { .. } => SandboxError::Unavailable {
+                tier: Tier::Container,
+                reason: e.to_string(),
+                fix: format!("`apt-get install {TOOL}`, or run the job without network"),
+            },
+            NetError::Failed { .. } | NetError::Timeout => SandboxError::Unavailable {
+                tier: Tier::Container,
+                reason: e.to_string(),
+                fix: "slirp4netns needs /dev/net/tun readable and writable by the host's user; \
+                      run `bridle doctor`"
+                    .into(),
+            },
+            NetError::Io { op, source } => SandboxError::Io { op, source },
+        }
+    }
+}
+
+fn io(op: impl Into<String>) -> impl FnOnce(std::io::Error) -> NetError {
+    let op = op.into();
+    move |source| NetError::Io { op, source }
+}
+
+/// The installed slirp4netns, if any.
+pub fn find() -> Option<PathBuf> {
+    TOOL_PATHS.iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
+/// Checks that `tool` (what [`find`] returned, or what the caller configured) is there.
+pub fn require(tool: Option<&Path>) -> Result<&Path, NetError> {
+    match tool {
+        Some(path) if path.is_file() => Ok(path),
+        Some(path) => Err(NetError::Missing {
+            tool: TOOL,
+            looked: path.display().to_string(),
+        }),
+        None => Err(NetError::Missing {
+            tool: TOOL,
+            looked: TOOL_PATHS.join(", "),
+        }),
+    }
+}
+
+/// A running slirp4netns serving one job. Dropping it kills and reaps the process.
+#[derive(Debug)]
+pub struct JobNetwork {
+    child: Child,
+    /// The write end of slirp4netns's exit pipe: closing it (here, or by the host dying) tells
+    /// slirp4netns to stop.
+    exit: Option<OwnedFd>,
+}
+
+impl JobNetwork {
+    /// Connects the network namespace of the sandbox whose init is `init_pid` (held on
+    /// bubblewrap's block descriptor, so it cannot have exited; `init` is its pidfd) to a new
+    /// slirp4netns, and returns once the namespace is configured.
+    pub fn attach(tool: &Path, init_pid: i32, init: &OwnedFd) -> Result<JobNetwork, NetError> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        // Joining the user namespace before bubblewrap has written its uid map would leave
+        // slirp4netns unmapped in it; the map comes within microseconds of the info pipe.
+        let uid_map = format!("/proc/{init_pid}/uid_map");
+        loop {
+            let map = std::fs::read_to_string(&uid_map).map_err(io(format!("read {uid_map}")))?;
+            if !map.trim().is_empty() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(NetError::Timeout);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let netns_path = format!("/proc/{init_pid}/ns/net");
+        let netns = rustix::fs::open(
+            netns_path.as_str(),
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(|e| NetError::Io {
+            op: format!("open {netns_path}"),
+            source: e.into(),
+        })?;
+        // The pid could only have been reused if the init died; the pidfd says whether it did,
+        // so the namespace just opened is the sandbox's.
+        if exited(init)? {
+            return Err(NetError::Failed {
+                said: "the sandbox ended before its network was attached".into(),
+            });
+        }
+        let userns = owning_userns(&netns)?;
+
+        let (exit_read, exit_write) = rustix::pipe::pipe().map_err(|e| io("pipe")(e.into()))?;
+        let (ready_read, ready_write) = rustix::pipe::pipe().map_err(|e| io("pipe")(e.into()))?;
+        // Its stderr goes to memory, never a pipe nobody drains: read only when it fails.
+        let log = std::fs::File::from(
+            rustix::fs::memfd_create("bridle-slirp4netns", rustix::fs::MemfdFlags::CLOEXEC)
+                .map_err(|e| io("memfd_create")(e.into()))?,
+        );
+        let log_for_child = log.try_clone().map_err(io("dup the slirp4netns log"))?;
+
+        let mut cmd = Command::new(tool);
+        cmd.args([
+            "--configure".to_owned(),
+            format!("--mtu={MTU}"),
+            "--disable-host-loopback".to_owned(),
+            // Its own mount namespace with an empty root and no capabilities, and a seccomp
+            // filter: it parses the job's packets.
+            "--enable-sandbox".to_owned(),
+            "--enable-seccomp".to_owned(),
+            format!("--exit-fd={FD_EXIT}"),
+            format!("--ready-fd={FD_READY}"),
+            format!("--userns-path=/proc/self/fd/{FD_USERNS}"),
+            "--netns-type=path".to_owned(),
+            format!("/proc/self/fd/{FD_NETNS}"),
+            TAP.to_owned(),
+        ])
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log_for_child))
+        .fd_mappings(vec![
+            FdMapping {
+                parent_fd: exit_read,
+                child_fd: FD_EXIT,
+            },
+            FdMapping {
+                parent_fd: ready_write,
+                child_fd: FD_READY,
+            },
+            FdMapping {
+                parent_fd: userns,
+                child_fd: FD_USERNS,
+            },
+            FdMapping {
+                parent_fd: netns,
+                child_fd: FD_NETNS,
+            },
+        ])
+        .map_err(|e| NetError::Failed {
+            said: e.to_string(),
+        })?;
+        let child = cmd
+            .spawn()
+            .map_err(io(format!("spawn {}", tool.display())))?;
+        // The command holds the parent's copies of the mapped descriptors: close them, so the
+        // ready pipe reaches EOF if slirp4netns dies.
+        drop(cmd);
+        let mut guard = JobNetwork {
+            child,
+            exit: Some(exit_write),
+        };
+        match wait_ready(ready_read, deadline) {
+            Ok(()) => Ok(guard),
+            Err(e) => {
+                guard.stop();
+                Err(match e {
+                    NetError::Failed { .. } => NetError::Failed {
+                        said: said(log).unwrap_or_else(|| "it exited without a word".into()),
+                    },
+                    other => other,
+                })
+            }
+        }
+    }
+
+    /// slirp4netns's pid on the host.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn stop(&mut self) {
+        self.exit.take();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for JobNetwork {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The user namespace owning the network namespace `netns`.
+fn owning_userns(netns: &OwnedFd) -> Result<OwnedFd, NetError> {
+    #[expect(
+        unsafe_code,
+        reason = "NS_GET_USERNS has no safe wrapper in rustix or libc"
+    )]
+    // SAFETY: `netns` is an open namespace descriptor borrowed for the call; NS_GET_USERNS takes
+    // no argument and returns a new descriptor (close-on-exec) or -1, so the only memory
+    // involved is the kernel's. A non-negative result is a descriptor nothing else owns, so
+    // `OwnedFd` may take it.
+    let fd = unsafe {
+        let raw = libc::ioctl(netns.as_raw_fd(), NS_GET_USERNS);
+        (raw >= 0).then(|| OwnedFd::from_raw_fd(raw))
+    };
+    fd.ok_or_else(|| NetError::Io {
+        op: "find the user namespace owning the job's network namespace (NS_GET_USERNS)".into(),
+        source: std::io::Error::last_os_error(),
+    })
+}
+
+/// Whether the process behind `pidfd` has exited (a pidfd polls readable once it has).
+fn exited(pidfd: &OwnedFd) -> Result<bool, NetError> {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    poll(&mut fds, Some(&now)).map_err(|e| NetError::Io {
+        op: "poll the sandbox init's pidfd".into(),
+        source: e.into(),
+    })?;
+    Ok(!fds[0].revents().is_empty())
+}
+
+/// Waits for slirp4netns's `1` on the ready pipe.
+fn wait_ready(ready: OwnedFd, deadline: Instant) -> Result<(), NetError> {
+    let (tx, rx) = mpsc::channel();
+    // A thread, so a hung slirp4netns cannot hang the host; killing it closes the pipe and
+    // ends the thread.
+    std::thread::spawn(move || {
+        let mut file = std::fs::File::from(ready);
+        let mut byte = [0u8; 1];
+        let got = matches!(file.read(&mut byte), Ok(1) if byte[0] == b'1');
+        let _ = tx.send(got);
+    });
+    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(true) => Ok(()),
+        Ok(false) | Err(mpsc::RecvTimeoutError::Disconnected) => Err(NetError::Failed {
+            said: String::new(),
+        }),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(NetError::Timeout),
+    }
+}
+
+/// The end of what slirp4netns wrote to its log, trimmed.
+fn said(mut log: std::fs::File) -> Option<String> {
+    log.rewind().ok()?;
+    let mut text = String::new();
+    log.take(1 << 20).read_to_string(&mut text).ok()?;
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let start = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .find(|i| text.len() - i <= MAX_SAID)
+        .unwrap_or(0);
+    Some(text[start..].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_tool_is_named() {
+        let e = require(Some(Path::new("/nonexistent/slirp4netns"))).unwrap_err();
+        assert!(matches!(e, NetError::Missing { tool: TOOL, .. }));
+        let e = SandboxError::from(e);
+        assert!(e.to_string().contains("slirp4netns"), "{e}");
+        assert!(e.to_string().contains("apt-get install slirp4netns"), "{e}");
+        assert!(matches!(require(None), Err(NetError::Missing { .. })));
+    }
+
+    #[test]
+    fn resolv_conf_names_only_the_forwarder() {
+        assert_eq!(RESOLV_CONF, b"nameserver 10.0.2.3\n");
+    }
+}
