@@ -180,6 +180,72 @@ function deepestAt(x: number, y: number): Element | null {
   return found;
 }
 
+/** What an element's attributes say, as the snapshot sends it. */
+interface AttributesRead {
+  attrs: Record<string, string> | undefined;
+  /** A never-read field (`neverRead`): its value is not sent. */
+  redact: boolean;
+  /** Its `value` attribute was left out for that reason. */
+  valueRedacted: boolean;
+  /** A value was cut at `MAX_ATTR_CHARS`. */
+  cut: boolean;
+}
+
+/**
+ * The attributes of elements as last read, kept until {@link attributeWatch} sees them
+ * change: a snapshot reads again only the attributes the page changed since the last one.
+ * (Boxes, visibility and form values change without mutation records and are read afresh.)
+ */
+const attributeCache = new WeakMap<Element, AttributesRead>();
+
+/** A MutationObserver over attributes, from the first snapshot of the document on, over the
+ * document and every open shadow root a snapshot met; its records drop cache entries. */
+const attributeWatch = {
+  observer: new MutationObserver((records) => attributeWatch.forget(records)),
+  roots: new WeakSet<Node>(),
+  forget(records: MutationRecord[]): void {
+    for (const r of records) if (r.target instanceof Element) attributeCache.delete(r.target);
+  },
+  /** Applies the records not delivered yet (a snapshot runs synchronously). */
+  catchUp(): void {
+    this.forget(this.observer.takeRecords());
+  },
+  watch(roots: readonly Node[]): void {
+    for (const root of roots) {
+      if (this.roots.has(root)) continue;
+      this.roots.add(root);
+      this.observer.observe(root, { subtree: true, attributes: true });
+    }
+  },
+};
+
+function attributesOf(el: Element): AttributesRead {
+  const known = attributeCache.get(el);
+  if (known !== undefined) return known;
+  const redact = neverRead(el);
+  const attrs: Record<string, string> = {};
+  let count = 0;
+  let valueRedacted = false;
+  let wasCut = false;
+  // The element's own attributes (usually a few), rather than asking for each of ATTRS.
+  for (const attr of Array.from(el.attributes)) {
+    const name = attr.name;
+    const value = attr.value;
+    if (!ATTR_SET.has(name) || count >= L.MAX_ATTRS) continue;
+    if (name === "value" && redact) {
+      if (value !== "") valueRedacted = true;
+      continue;
+    }
+    const [text, cutHere] = cut(name === "href" ? "" : value, L.MAX_ATTR_CHARS);
+    wasCut ||= cutHere;
+    attrs[name] = text;
+    count += 1;
+  }
+  const read = { attrs: count > 0 ? attrs : undefined, redact, valueRedacted, cut: wasCut };
+  attributeCache.set(el, read);
+  return read;
+}
+
 class Builder {
   readonly nodes: WireNode[] = [];
   truncated = false;
@@ -206,24 +272,11 @@ class Builder {
       const token = frameTokens.get(el);
       if (token !== undefined) this.children.push([node.id, token]);
     }
-    const redact = neverRead(el);
-    const attrs: Record<string, string> = {};
-    let count = 0;
-    // The element's own attributes (usually a few), rather than asking for each of ATTRS.
-    for (const attr of Array.from(el.attributes)) {
-      const name = attr.name;
-      const value = attr.value;
-      if (!ATTR_SET.has(name) || count >= L.MAX_ATTRS) continue;
-      if (name === "value" && redact) {
-        if (value !== "") node.value_redacted = true;
-        continue;
-      }
-      const [text, wasCut] = cut(name === "href" ? "" : value, L.MAX_ATTR_CHARS);
-      this.truncated ||= wasCut;
-      attrs[name] = text;
-      count += 1;
-    }
-    if (count > 0) node.attrs = attrs;
+    const read = attributesOf(el);
+    this.truncated ||= read.cut;
+    if (read.attrs !== undefined) node.attrs = read.attrs;
+    if (read.valueRedacted) node.value_redacted = true;
+    const redact = read.redact;
 
     const style = getComputedStyle(el);
     const fixed = fixedAbove || style.position === "fixed";
@@ -366,6 +419,7 @@ function sendable(nodes: WireNode[], base: SnapshotBase | null): Pick<WireFrame,
 
 export function snapshotFrame(selectors: readonly string[], hits: boolean, base: SnapshotBase | null = null): WireFrame {
   sayHello();
+  attributeWatch.catchUp();
   const builder = new Builder();
   const root = builder.element(document.documentElement, 0, false) ?? idOf(document.documentElement);
   // Without hit tests every `hit` is absent, as for an element outside the viewport.
@@ -385,6 +439,7 @@ export function snapshotFrame(selectors: readonly string[], hits: boolean, base:
   }
   const [title, titleCut] = cut(document.title.replace(/\s+/g, " ").trim(), L.MAX_TEXT_CHARS);
   watcher.arm(builder.shadowRoots);
+  attributeWatch.watch([document, ...builder.shadowRoots]);
   knownHolders = builder.holders;
   return {
     root,

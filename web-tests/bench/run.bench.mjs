@@ -123,11 +123,14 @@ try {
     const result = await runScript({ ...b, dir, planner, name: "bench", script: script([site.base], [`navigate "${pageUrl}"`, ...steps]), origins: [site.base] });
     const ms = Date.now() - t0;
     if (result.outcome !== "completed") throw new Error(JSON.stringify(result.error));
-    const runPage = b.browser.context.pages().find((p) => p.url() === pageUrl);
+    // Playwright clicks the same page in a tab of its own (it can lose track of the tab the
+    // extension navigated).
+    const runPage = await b.browser.context.newPage();
+    await runPage.goto(pageUrl);
     return { ms, b, runPage };
   };
   /** Per click: a run of CLICKS clicks minus a run without, against Playwright's click on
-   * the same buttons of the run's page afterwards. */
+   * the same buttons of the same page afterwards. */
   const clickBench = async (label, pageUrl, names) => {
     const perClick = [];
     const pwClick = [];

@@ -190,11 +190,13 @@ describe("page snapshots in Chromium", { timeout: 240_000 }, () => {
     const first = await snapshotOf(worker, url);
     const held = JSON.parse(first).frames;
     assert.ok(held.every((f) => typeof f.doc === "string" && f.version >= 1 && f.base === undefined));
-    // One text changes, one element leaves, one arrives.
+    // One text changes, one element leaves, one arrives, one attribute changes (attributes
+    // are read again only where the content script's MutationObserver saw them change).
     await page.evaluate(() => {
       document.querySelector("button").textContent = "Pay later";
       document.querySelectorAll("li")[1].remove();
       document.body.append(Object.assign(document.createElement("button"), { textContent: "Added" }));
+      document.querySelectorAll("li button")[0].setAttribute("aria-label", "Delete the cable");
     });
     const bases = held.map((f) => ({ frame: f.id, doc: f.doc, version: f.version }));
     const [update, whole] = await worker.evaluate(
@@ -230,6 +232,8 @@ describe("page snapshots in Chromium", { timeout: 240_000 }, () => {
     const plain = (frames) => frames.map(({ version, ...f }) => ({ ...f, nodes: f.nodes.map(({ hit, hit_by, ...n }) => n) }));
     assert.deepEqual(plain(rebuilt.frames), plain(expected.frames));
     assert.equal(rebuilt.frames[0].version, held[0].version + 1);
+    const relabelled = await resolve(worker, JSON.stringify(rebuilt), 'button "Delete the cable"');
+    assert.equal(relabelled.ok, true, JSON.stringify(relabelled));
     // An update of a snapshot not held is refused.
     const stale = JSON.parse(update);
     stale.frames[0].base = 999;
