@@ -3,6 +3,7 @@
 
 use crate::instance::{Instance, Now, Stored};
 use bridle_dsl::Verb;
+use bridle_executor::audit::{verify_log, AuditStore, KeyPin};
 use bridle_executor::ed25519_dalek::SigningKey;
 use bridle_executor::keys::{encode_public_key, key_id};
 use bridle_executor::time::macros::datetime;
@@ -91,4 +92,23 @@ pub fn token(
     verbs: &[Verb],
 ) -> String {
     token_at(instance, jti, script, origins, verbs, T0)
+}
+
+/// The instance's audit log as JSON Lines, verified against the instance's own key (the test
+/// fails otherwise), and how many entries it has.
+pub fn verified_log(instance: &Instance) -> (String, u64) {
+    let log: String = instance
+        .audit
+        .store()
+        .lines()
+        .unwrap()
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let report = verify_log(
+        log.as_bytes(),
+        &KeyPin::Instance(instance.instance_id().to_owned()),
+    )
+    .unwrap();
+    (log, report.entries)
 }

@@ -139,10 +139,11 @@ function backgroundOf(page) {
  * Answers the next approval window: waits for an unanswered `/popup.html`, for its buttons to
  * be enabled, calls `meanwhile()` (if given), and clicks the button with id `button`
  * ("approve-once", "approve-script" or "deny"). Returns what the window showed: {origin, step}.
- * `answered` (a Set) keeps windows already answered, which can linger briefly.
+ * `answered` (a Set) keeps windows already answered, which can linger briefly. With `path`
+ * "/handoff.html", the same for a handoff window ("continue", "abort").
  */
-export async function answerApproval(firefox, button, answered, meanwhile) {
-  const popup = await firefox.extensionPage("/popup.html", answered);
+export async function answerApproval(firefox, button, answered, meanwhile, path = "/popup.html") {
+  const popup = await firefox.extensionPage(path, answered);
   answered.add(popup);
   await popup.waitForFunction((id) => document.getElementById(id)?.disabled === false, { timeout: PAGE_TIMEOUT_MS }, button);
   const shown = await popup.evaluate(() => ({

@@ -3,6 +3,7 @@
 // background page (reached as web-tests/lib/firefox.mjs explains): a checkout approved in the
 // approval window, the same denied, a hostile page whose two buttons share the target's name
 // (ambiguous: nothing is clicked), the tab verbs with steps in srcdoc and about:blank frames,
+// a handoff answered in its window,
 // and every run's audit log verified by `bridle audit verify`;
 // then the planner channel: paired on the options page, a run from the planner with approval,
 // the connection kept while idle, and redialled after the planner and the background restart.
@@ -299,6 +300,39 @@ describe("runs executed in Firefox ESR", { timeout: 240_000 }, () => {
     const { result } = await run(script, null, undefined, verbs);
     assert.equal(result.outcome, "completed", JSON.stringify(result.error ?? result));
     assert.equal(result.value, "the parent saw the click | Alpha clicks: 1 | Inline frames");
+    await assertLogVerifies();
+  });
+
+  test("a handoff: the user types in the page while the window is open, presses Continue, and the script sees it", async () => {
+    const script = [
+      "bridle 1",
+      'goal "Let the user type the name"',
+      `origins "${site.base}"`,
+      "",
+      `navigate "${site.base}/shop.html"`,
+      'handoff "Type your name, then press Continue"',
+      'let v = value of textbox "Name"',
+      "return v",
+      "",
+    ].join("\n");
+    const scriptFile = join(dir, `script-${Date.now()}.bridle`);
+    await writeFile(scriptFile, script);
+    const token = mintToken({ planner, iss: PLANNER_NAME, instance, scriptFile, origins: [site.base], verbs: ["navigate", "handoff"] });
+    const typed = async () => {
+      const page = await sitePage("/shop.html");
+      await page.evaluate(() => {
+        const field = document.getElementById("name");
+        field.value = "typed by hand";
+        field.dispatchEvent(new Event("input", { bubbles: true }));
+      });
+    };
+    const answering = answerApproval(firefox, "continue", answered, typed, "/handoff.html");
+    answering.catch(() => undefined);
+    const result = await firefox.background.evaluate((bg, [s, t]) => bg.bridle.run(s, t), [script, token]);
+    const shown = await answering;
+    assert.equal(shown.origin, site.base);
+    assert.equal(result.outcome, "completed", JSON.stringify(result.error ?? result));
+    assert.equal(result.value, "typed by hand");
     await assertLogVerifies();
   });
 

@@ -110,20 +110,7 @@ fn drive_with(
 }
 
 fn verified(instance: &mut Instance) -> u64 {
-    let log: String = instance
-        .audit
-        .store()
-        .lines()
-        .unwrap()
-        .iter()
-        .map(|l| format!("{l}\n"))
-        .collect();
-    verify_log(
-        log.as_bytes(),
-        &KeyPin::Instance(instance.instance_id().to_owned()),
-    )
-    .unwrap()
-    .entries
+    testkit::verified_log(instance).1
 }
 
 #[test]

@@ -5,7 +5,7 @@ use super::*;
 use crate::report::RunOutcome;
 use crate::session::Input;
 use crate::testkit::{self, instance, now};
-use bridle_executor::audit::{verify_log, AuditStore, KeyPin};
+use bridle_executor::audit::AuditStore;
 use bridle_executor::engine::ActResult;
 
 const HOME: &str = "http://127.0.0.1:4000";
@@ -189,15 +189,9 @@ fn token(instance: &Instance) -> String {
 }
 
 fn log_of(instance: &Instance) -> Vec<serde_json::Value> {
-    let lines = instance.audit.store().lines().unwrap();
-    let log: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    verify_log(
-        log.as_bytes(),
-        &KeyPin::Instance(instance.instance_id().to_owned()),
-    )
-    .unwrap();
-    lines
-        .iter()
+    testkit::verified_log(instance)
+        .0
+        .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }

@@ -4,7 +4,6 @@
 
 use super::super::*;
 use crate::testkit::{self, instance, now};
-use bridle_executor::audit::{verify_log, AuditStore, KeyPin};
 use bridle_executor::page::{HitReport, HitState};
 use people::{ChosenFile, FileChoice, MAX_UPLOAD_BYTES};
 
@@ -116,20 +115,7 @@ fn chosen(size: u64, sha256: Option<String>) -> FileChoice {
 }
 
 fn log(instance: &mut Instance) -> String {
-    let log: String = instance
-        .audit
-        .store()
-        .lines()
-        .unwrap()
-        .iter()
-        .map(|l| format!("{l}\n"))
-        .collect();
-    verify_log(
-        log.as_bytes(),
-        &KeyPin::Instance(instance.instance_id().to_owned()),
-    )
-    .unwrap();
-    log
+    testkit::verified_log(instance).0
 }
 
 #[test]

@@ -7,7 +7,6 @@ use crate::report::RunOutcome;
 use crate::session::{Input, Session};
 use crate::testkit::{self, instance, now};
 use bridle_dsl::Verb;
-use bridle_executor::audit::{verify_log, AuditStore, KeyPin};
 use bridle_executor::engine::ActResult;
 
 const HOME: &str = "http://127.0.0.1:4000";
@@ -359,19 +358,7 @@ fn run(steps: &str) -> (crate::report::RunResult, Vec<Todo>, Browser, Instance) 
 }
 
 fn verifies(instance: &Instance) {
-    let log: String = instance
-        .audit
-        .store()
-        .lines()
-        .unwrap()
-        .iter()
-        .map(|l| format!("{l}\n"))
-        .collect();
-    verify_log(
-        log.as_bytes(),
-        &KeyPin::Instance(instance.instance_id().to_owned()),
-    )
-    .unwrap();
+    testkit::verified_log(instance);
 }
 
 #[test]
