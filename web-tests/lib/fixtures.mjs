@@ -93,6 +93,26 @@ export async function runScript({ worker, dir, planner, name, instance, script, 
   return worker.evaluate(([s, t]) => self.bridle.run(s, t), [script, token]);
 }
 
+/** The checkout of fixtures/shop.html at `base`: search, add to cart, name, submit (which
+ * asks), then the thank-you heading returned. The run suites of both browsers use it. */
+export function shopScript(base) {
+  return [
+    "bridle 1",
+    'goal "Buy a cable"',
+    `origins "${base}"`,
+    "",
+    `navigate "${base}/shop.html"`,
+    'fill textbox "Search" with "cable"',
+    'click button "Add to cart" nth 1',
+    'fill textbox "Name" with "Ada"',
+    'submit button "Place order"',
+    'wait for text ~"Thank you" to be visible timeout 5s',
+    'let msg = text of heading ~"Thank you"',
+    "return msg",
+    "",
+  ].join("\n");
+}
+
 /** The script text: header for `origins`, then `lines`. */
 export function script(origins, lines, goal = "Exercise the page") {
   return ["bridle 1", `goal "${goal}"`, `origins ${origins.map((o) => `"${o}"`).join(", ")}`, "", ...lines, ""].join(

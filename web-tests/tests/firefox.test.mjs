@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import { bridle, buildCli, mintToken, newKeyPair, policyTrusting } from "../lib/cli.mjs";
+import { shopScript } from "../lib/fixtures.mjs";
 import { answerApproval, launchFirefox } from "../lib/firefox.mjs";
 import { DIST_FIREFOX, FIREFOX_XPI, ROOT } from "../lib/paths.mjs";
 import { startTestPlanner } from "../lib/planner.mjs";
@@ -63,24 +64,6 @@ async function serve() {
   return { server, base: `http://127.0.0.1:${server.address().port}` };
 }
 
-/** The checkout script of web-tests/tests/run.test.mjs, for the shop at `base`. */
-function shopScript(base) {
-  return [
-    "bridle 1",
-    'goal "Buy a cable"',
-    `origins "${base}"`,
-    "",
-    `navigate "${base}/shop.html"`,
-    'fill textbox "Search" with "cable"',
-    'click button "Add to cart" nth 1',
-    'fill textbox "Name" with "Ada"',
-    'submit button "Place order"',
-    'wait for text ~"Thank you" to be visible timeout 5s',
-    'let msg = text of heading ~"Thank you"',
-    "return msg",
-    "",
-  ].join("\n");
-}
 
 test("web-ext lint: the Firefox package has no errors", async () => {
   assert.ok(existsSync(join(DIST_FIREFOX, "manifest.json")), `no ${DIST_FIREFOX}: run \`make dist\` first`);

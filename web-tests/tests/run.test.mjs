@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import { launchWithExtension, serviceWorker } from "../lib/browser.mjs";
 import { bridle, buildCli, mintToken, newKeyPair, policyTrusting } from "../lib/cli.mjs";
-import { answerApproval } from "../lib/fixtures.mjs";
+import { answerApproval, shopScript } from "../lib/fixtures.mjs";
 import { DIST_CHROME, ROOT } from "../lib/paths.mjs";
 
 const PLANNER_NAME = "test-planner";
@@ -33,24 +33,6 @@ async function serveShop() {
   return { server, base: `http://127.0.0.1:${server.address().port}` };
 }
 
-/** The checkout script for the shop at `base`. */
-function shopScript(base) {
-  return [
-    "bridle 1",
-    'goal "Buy a cable"',
-    `origins "${base}"`,
-    "",
-    `navigate "${base}/shop.html"`,
-    'fill textbox "Search" with "cable"',
-    'click button "Add to cart" nth 1',
-    'fill textbox "Name" with "Ada"',
-    'submit button "Place order"',
-    'wait for text ~"Thank you" to be visible timeout 5s',
-    'let msg = text of heading ~"Thank you"',
-    "return msg",
-    "",
-  ].join("\n");
-}
 
 /** The run's tab: the newest page showing the shop (each run opens a tab of its own). */
 function shopPage(context) {
