@@ -199,9 +199,21 @@ pub struct ExitReport {
     pub signal: Option<i32>,
     /// Whether the guest's OOM killer ran during the job.
     pub oom: bool,
-    /// User plus system CPU time of the job and its waited-for children.
+    /// User plus system CPU time of the job and its waited-for children, by the guest's clock
+    /// (which keeps running while the host does not schedule the vCPU: see the host's cap).
     pub cpu_ms: u64,
+    /// The largest resident set, in bytes, that any one of the job's processes reached: the
+    /// job's main process and every descendant that was waited for (`getrusage(RUSAGE_CHILDREN)
+    /// .ru_maxrss` after init reaped the job). It is the maximum over those processes, not
+    /// their sum at any moment; orphans nobody waited for are not counted.
+    pub peak_rss: u64,
+    /// Whether the job's processes plus threads were seen at its process limit (a fork or
+    /// thread creation then fails with `EAGAIN`).
+    pub pids_hit: bool,
 }
+
+/// The length of an encoded [`ExitReport`].
+const EXIT_LEN: usize = 1 + 4 + 1 + 8 + 8 + 1;
 
 impl ExitReport {
     pub fn encode(&self) -> Vec<u8> {
@@ -214,13 +226,20 @@ impl ExitReport {
         out.extend_from_slice(&value.to_le_bytes());
         out.push(u8::from(self.oom));
         out.extend_from_slice(&self.cpu_ms.to_le_bytes());
+        out.extend_from_slice(&self.peak_rss.to_le_bytes());
+        out.push(u8::from(self.pids_hit));
         out
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, ProtoError> {
-        if bytes.len() != 14 {
+        if bytes.len() != EXIT_LEN {
             return Err(ProtoError::Malformed("EXIT has the wrong length"));
         }
+        let flag = |b: u8, what: &'static str| match b {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(ProtoError::Malformed(what)),
+        };
         let value = i32::from_le_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
         let (code, signal) = match bytes[0] {
             0 => (Some(value), None),
@@ -231,8 +250,10 @@ impl ExitReport {
         Ok(ExitReport {
             code,
             signal,
-            oom: bytes[5] != 0,
+            oom: flag(bytes[5], "EXIT oom flag is not 0 or 1")?,
             cpu_ms: u64::from_le_bytes(arr8(&bytes[6..14])),
+            peak_rss: u64::from_le_bytes(arr8(&bytes[14..22])),
+            pids_hit: flag(bytes[22], "EXIT pids flag is not 0 or 1")?,
         })
     }
 }
@@ -314,17 +335,34 @@ mod tests {
                 signal: None,
                 oom: false,
                 cpu_ms: 12,
+                peak_rss: 64 << 20,
+                pids_hit: false,
             },
             ExitReport {
                 code: None,
                 signal: Some(9),
                 oom: true,
                 cpu_ms: 0,
+                peak_rss: u64::MAX,
+                pids_hit: true,
             },
         ] {
-            assert_eq!(ExitReport::decode(&report.encode()).unwrap(), report);
+            let wire = report.encode();
+            assert_eq!(wire.len(), EXIT_LEN);
+            assert_eq!(ExitReport::decode(&wire).unwrap(), report);
+            // Strict: one byte short or long (the old 14-byte report included) is refused.
+            assert!(ExitReport::decode(&wire[..EXIT_LEN - 1]).is_err());
+            let mut long = wire.clone();
+            long.push(0);
+            assert!(ExitReport::decode(&long).is_err());
+            for at in [5, EXIT_LEN - 1] {
+                let mut bad = wire.clone();
+                bad[at] = 2;
+                assert!(ExitReport::decode(&bad).is_err(), "flag byte {at}");
+            }
         }
-        assert!(ExitReport::decode(&[9; 14]).is_err());
+        assert!(ExitReport::decode(&[9; EXIT_LEN]).is_err());
+        assert!(ExitReport::decode(&[0; 14]).is_err());
         assert!(ExitReport::decode(&[0; 3]).is_err());
     }
 }

@@ -189,6 +189,7 @@ fn run_job(port: &Port, go: &Go) -> Result<(), InitError> {
             .spawn(),
     )?;
     send(port, TAG_STARTED, b"");
+    let pids_watch = PidsWatch::start(go.pids);
     let (done_tx, done_rx) = mpsc::channel();
     if let Some(out) = child.stdout.take() {
         pump(out, TAG_STDOUT, Arc::clone(port), done_tx.clone());
@@ -198,6 +199,7 @@ fn run_job(port: &Port, go: &Go) -> Result<(), InitError> {
     }
     drop(done_tx);
     let status = sys("wait for the job", child.wait())?;
+    let pids_hit = pids_watch.stop();
     let deadline = Instant::now() + DRAIN_WAIT;
     // Both pumps report on EOF; `recv` fails once both are done (all senders dropped).
     loop {
@@ -212,6 +214,8 @@ fn run_job(port: &Port, go: &Go) -> Result<(), InitError> {
         signal: status.signal(),
         oom: oom_kills() > oom_before,
         cpu_ms: children_cpu_ms(),
+        peak_rss: children_peak_rss(),
+        pids_hit,
     };
     send(port, TAG_EXIT, &report.encode());
     Ok(())
@@ -337,6 +341,83 @@ fn oom_kills() -> u64 {
         })
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// The largest resident set any of init's waited-for descendants reached, in bytes: the job's
+/// process (init reaped it) and whatever it waited for itself. The kernel keeps the maximum of
+/// the processes' own peaks, not the peak of their sum.
+fn children_peak_rss() -> u64 {
+    use nix::sys::resource::{getrusage, UsageWho};
+    getrusage(UsageWho::RUSAGE_CHILDREN)
+        .map(|u| u64::try_from(u.max_rss()).unwrap_or(0).saturating_mul(1024))
+        .unwrap_or(0)
+}
+
+/// How often [`PidsWatch`] counts the job's tasks: rare enough to cost the job (which shares
+/// the one vCPU) about nothing, often enough to catch a fork loop held at the limit.
+const PIDS_SAMPLE: Duration = Duration::from_millis(100);
+
+/// Samples the number of tasks (processes plus threads) of the job's uid while the job runs:
+/// RLIMIT_NPROC makes fork and thread creation fail with `EAGAIN` once that number reaches the
+/// limit, and the kernel keeps no count of such failures to read afterwards. A burst at the
+/// limit shorter than one sample can go unseen.
+struct PidsWatch {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<thread::JoinHandle<bool>>,
+}
+
+impl PidsWatch {
+    fn start(limit: u32) -> PidsWatch {
+        use std::sync::atomic::Ordering;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = thread::Builder::new()
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    if job_tasks() >= u64::from(limit) {
+                        return true;
+                    }
+                    thread::sleep(PIDS_SAMPLE);
+                }
+                false
+            })
+            .ok();
+        PidsWatch { stop, thread }
+    }
+
+    /// Whether the job was seen at its limit.
+    fn stop(self) -> bool {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.and_then(|t| t.join().ok()).unwrap_or(false)
+    }
+}
+
+/// The tasks whose real uid is the job's (what RLIMIT_NPROC counts), from `/proc/*/status`.
+fn job_tasks() -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut tasks = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.as_encoded_bytes().iter().all(u8::is_ascii_digit) {
+            continue;
+        }
+        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
+            continue;
+        };
+        let field = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        if field("Uid:") == Some(u64::from(JOB_UID)) {
+            tasks += field("Threads:").unwrap_or(1);
+        }
+    }
+    tasks
 }
 
 /// CPU time of init's waited-for children (`cutime` + `cstime` of `/proc/self/stat`).

@@ -136,6 +136,13 @@ impl Layout {
     }
 }
 
+/// The host's layout ([`Layout::detect`]) after [`reap_stale`]: what a tier starts with.
+pub fn detect_and_reap() -> Layout {
+    let layout = Layout::detect();
+    reap_stale(&layout);
+    layout
+}
+
 /// Removes job cgroups left by host processes that no longer exist (a host killed outright
 /// cannot clean up after itself; the next one does). Their processes are killed first: a job
 /// that outlived its host by some accident does not outlive the next.
@@ -242,6 +249,12 @@ fn write(path: &Path, value: &str) -> io::Result<()> {
     })
 }
 
+/// `cpu` cores as microseconds of CPU per [`CPU_PERIOD_US`] (at least 1 ms: the kernel's
+/// floor).
+fn cpu_quota_us(cpu: f64) -> u64 {
+    ((cpu * CPU_PERIOD_US as f64).round() as u64).max(1000)
+}
+
 fn read_u64(path: &Path) -> Option<u64> {
     fs::read_to_string(path).ok()?.trim().parse().ok()
 }
@@ -268,7 +281,7 @@ impl JobCgroup {
             dirs: Vec::new(),
             layout: layout.clone(),
         };
-        let quota = ((limits.cpu * CPU_PERIOD_US as f64).round() as u64).max(1000);
+        let quota = cpu_quota_us(limits.cpu);
         match layout {
             Layout::None { .. } => return Ok(None),
             Layout::V2 { parent } => {
@@ -313,6 +326,56 @@ impl JobCgroup {
             }
         }
         Ok(Some(cg))
+    }
+
+    /// A cgroup that limits only CPU (`cpu` cores per period), for a process whose memory and
+    /// processes are bounded otherwise (a microVM: `-m`, and the guest's own limits). `None`
+    /// when the layout has no usable CPU controller: [`Layout::None`], or v1 without `cpu`.
+    pub fn create_cpu(layout: &Layout, cpu: f64) -> io::Result<Option<JobCgroup>> {
+        let name = format!(
+            "bridle-job-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut cg = JobCgroup {
+            dirs: Vec::new(),
+            layout: layout.clone(),
+        };
+        let quota = cpu_quota_us(cpu);
+        match layout {
+            Layout::V2 { parent } => {
+                let _ = write(&parent.join("cgroup.subtree_control"), "+memory +pids +cpu");
+                let dir = cg.mkdir(parent, &name)?;
+                write(&dir.join("cpu.max"), &format!("{quota} {CPU_PERIOD_US}"))?;
+            }
+            Layout::V1 {
+                cpu: Some(cpu),
+                cpuacct,
+                ..
+            } => {
+                let dir = cg.mkdir(cpu, &name)?;
+                write(&dir.join("cpu.cfs_period_us"), &CPU_PERIOD_US.to_string())?;
+                write(&dir.join("cpu.cfs_quota_us"), &quota.to_string())?;
+                if let Some(cpuacct) = cpuacct {
+                    if cpuacct != cpu {
+                        cg.mkdir(cpuacct, &name)?;
+                    }
+                }
+            }
+            Layout::V1 { cpu: None, .. } | Layout::None { .. } => return Ok(None),
+        }
+        Ok(Some(cg))
+    }
+
+    /// The CPU quota file and its content: `cpu.max` (v2) or `cpu.cfs_quota_us` (v1), if any.
+    pub fn cpu_quota(&self) -> Option<(PathBuf, String)> {
+        self.dirs.iter().find_map(|dir| {
+            ["cpu.max", "cpu.cfs_quota_us"].iter().find_map(|f| {
+                let path = dir.join(f);
+                let text = fs::read_to_string(&path).ok()?;
+                Some((path, text.trim().to_owned()))
+            })
+        })
     }
 
     fn mkdir(&mut self, parent: &Path, name: &str) -> io::Result<PathBuf> {
@@ -452,6 +515,65 @@ mod tests {
                 cpuacct: Some("/sys/fs/cgroup/cpuacct".into()),
             }
         );
+    }
+
+    #[test]
+    fn cpu_quotas() {
+        assert_eq!(cpu_quota_us(0.5), 50_000);
+        assert_eq!(cpu_quota_us(2.0), 200_000);
+        assert_eq!(cpu_quota_us(0.0), 1000);
+    }
+
+    #[test]
+    fn cpu_only_cgroups_need_a_cpu_controller() {
+        let no_cpu = Layout::V1 {
+            memory: "/nonexistent/memory".into(),
+            pids: "/nonexistent/pids".into(),
+            cpu: None,
+            cpuacct: None,
+        };
+        assert!(JobCgroup::create_cpu(&no_cpu, 0.5).unwrap().is_none());
+        let none = Layout::None { why: String::new() };
+        assert!(JobCgroup::create_cpu(&none, 0.5).unwrap().is_none());
+    }
+
+    /// On a host that lets us create cgroups: a CPU-only cgroup has the quota, no memory or
+    /// pids limit of its own, holds a process, and is gone (process killed) after drop.
+    #[test]
+    fn cpu_only_cgroup_limits_cpu_alone_and_is_removed() {
+        let layout = Layout::detect();
+        let Some(cg) = JobCgroup::create_cpu(&layout, 0.5).unwrap() else {
+            eprintln!("skipped: no usable CPU controller ({})", layout.name());
+            return;
+        };
+        let (file, quota) = cg.cpu_quota().unwrap();
+        if file.ends_with("cpu.max") {
+            assert_eq!(quota, "50000 100000");
+        } else {
+            assert_eq!(quota, "50000");
+        }
+        for dir in &cg.dirs {
+            assert!(!dir.join("memory.limit_in_bytes").exists());
+            assert!(!dir.join("pids.max").exists() || layout.name() == "v2");
+            if layout.name() == "v2" {
+                let max = |f: &str| fs::read_to_string(dir.join(f)).unwrap_or_default();
+                assert_eq!(max("memory.max").trim(), "max");
+                assert_eq!(max("pids.max").trim(), "max");
+            }
+        }
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        cg.add(child.id()).unwrap();
+        assert_eq!(cg.pids(), vec![child.id()]);
+        let dirs = cg.dirs.clone();
+        drop(cg);
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "the cgroup's process was killed");
+        for dir in dirs {
+            assert!(!dir.exists(), "{} removed", dir.display());
+        }
     }
 
     #[test]

@@ -174,11 +174,7 @@ impl Container {
             exec,
             exec_args,
             net_tool: net::find(),
-            layout: {
-                let layout = Layout::detect();
-                cgroup::reap_stale(&layout);
-                layout
-            },
+            layout: cgroup::detect_and_reap(),
         })
     }
 

@@ -8,8 +8,10 @@
 //! network: then a virtio-net device backed by a host-side passt ([`net`]; such a job boots
 //! cold, the snapshot has no card). The guest's memory is the job's limit plus a fixed overhead (the guest's OOM killer enforces it, init is exempt),
 //! and the host kills QEMU at the wall-clock limit, on cancel, and when output exceeds the
-//! budget. The VM and its folder are destroyed on every path ([`vm::Vm`], [`vm::WorkDir`]);
-//! if the host itself is killed, the guest sees the channel hang up and ends the VM, and the
+//! budget. A CPU limit below the VM's one vCPU puts QEMU in a host cgroup with that quota
+//! (`container::cgroup`, CPU only). Peak memory, CPU time and a process limit reached are
+//! reported by the guest's init. The VM and its folder are destroyed on every path
+//! ([`vm::Vm`], [`vm::WorkDir`]); if the host itself is killed, the guest sees the channel hang up and ends the VM, and the
 //! next host sweeps the dead host's folders.
 //!
 //! Starting: KVM when a probe guest really boots ([`probe_kvm`]; `/dev/kvm` existing is not
@@ -21,6 +23,7 @@ pub mod net;
 pub mod snapshot;
 pub mod vm;
 
+use crate::container::cgroup::{self, JobCgroup, Layout};
 use crate::job::{
     Cancel, JobOutcome, JobSpec, LimitHit, OutputBudget, OutputSink, Sandbox, SandboxError, Stream,
     Tier,
@@ -148,6 +151,8 @@ pub struct Microvm {
     work_root: PathBuf,
     /// passt, for jobs granted network ([`net`]); checked when such a job comes.
     net_tool: Option<PathBuf>,
+    /// Where a job's CPU cgroup goes (a CPU limit below [`vm::VCPUS`] puts QEMU in one).
+    cgroups: Layout,
 }
 
 impl Microvm {
@@ -190,6 +195,7 @@ impl Microvm {
             snapshots,
             work_root: std::env::temp_dir(),
             net_tool: net::find(),
+            cgroups: cgroup::detect_and_reap(),
         }
     }
 
@@ -274,8 +280,35 @@ impl Microvm {
             }
             None => (None, None),
         };
+        // A CPU limit below the VM's vCPUs: QEMU (all its threads, so emulation overhead
+        // counts against the job) gets that quota in a host cgroup, created before and dropped
+        // after the VM (declared first), which kills whatever it still holds. No memory or pids
+        // limit there: `-m` bounds the guest, and the guest enforces the job's own.
+        let cpu_cgroup = if spec.limits.cpu < f64::from(vm::VCPUS) {
+            let cg = JobCgroup::create_cpu(&self.cgroups, spec.limits.cpu)
+                .map_err(|e| SandboxError::io("create the VM's CPU cgroup", e))?;
+            Some(cg.ok_or_else(|| {
+                unavailable(
+                    format!(
+                        "a CPU limit below {} core(s) needs a CPU cgroup, and this host offers \
+                         none ({})",
+                        vm::VCPUS,
+                        self.cgroups.name()
+                    ),
+                    "run the host where it may create cgroups (run `bridle doctor`), or \
+                     allow a whole core",
+                )
+            })?)
+        } else {
+            None
+        };
         let mut vm =
             Vm::spawn_with_network(&machine, dir.path(), &channel, &job_dir, start, net_fd)?;
+        // QEMU runs unthrottled for the moment until it is moved (no unsafe pre-exec hook).
+        if let Some(cg) = &cpu_cgroup {
+            cg.add(vm.pid())
+                .map_err(|e| SandboxError::io("move QEMU into its CPU cgroup", e))?;
+        }
         let stream = accept(&listener, &mut vm, cancel)?;
         if restore.is_some() {
             snapshot::incoming(&qmp, Instant::now() + BOOT_TIMEOUT)
@@ -335,8 +368,12 @@ impl Microvm {
                 outcome.exit = report.code;
                 outcome.signal = report.signal.map(signal_name);
                 outcome.cpu_ms = Some(report.cpu_ms);
+                outcome.peak_memory = Some(report.peak_rss);
                 if report.oom {
                     outcome.hit(LimitHit::Memory);
+                }
+                if report.pids_hit {
+                    outcome.hit(LimitHit::Pids);
                 }
             }
             End::Killed(limit) => {
@@ -344,6 +381,18 @@ impl Microvm {
                 outcome.hit(limit);
             }
         }
+        if let Some(cg) = &cpu_cgroup {
+            let stats = cg.stats();
+            // The guest's clock runs on while the host withholds the vCPU, so the guest counts
+            // throttled time as the job's: QEMU's own CPU time bounds it.
+            if let (Some(guest), Some(host)) = (outcome.cpu_ms, stats.cpu_ms) {
+                outcome.cpu_ms = Some(guest.min(host));
+            }
+            if stats.cpu_throttled {
+                outcome.hit(LimitHit::Cpu);
+            }
+        }
+        drop(cpu_cgroup);
         budget.finish(&mut outcome);
         drop(passt);
         drop(dir);

@@ -21,6 +21,9 @@ pub const KERNEL_CMDLINE: &str = "console=ttyS0 quiet panic=-1 reboot=t tsc_earl
 /// The guest's memory beyond the job's own limit: kernel, init, page cache of the shared
 /// runtime. The job's limit is what the OOM killer enforces on top of it.
 pub const GUEST_OVERHEAD_MIB: u64 = 48;
+/// The guest's virtual CPUs: one, so a CPU limit of a core or more is already met by the VM's
+/// shape; a smaller one needs a host cgroup on QEMU (see `super`).
+pub const VCPUS: u32 = 1;
 /// QEMU's descriptor for the network socket of a VM with network (passt's peer).
 const FD_NET: i32 = 3;
 /// The most of the serial console kept for diagnostics.
@@ -228,6 +231,11 @@ impl Vm {
         })
     }
 
+    /// QEMU's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether QEMU has exited.
     pub fn exited(&mut self) -> bool {
         !matches!(self.child.try_wait(), Ok(None))
@@ -325,7 +333,7 @@ pub fn args(
     push("-m");
     push(&format!("{}M", machine.memory_mib));
     push("-smp");
-    push("1");
+    push(&VCPUS.to_string());
     // No default devices, no user config, no display, no network card at all.
     push("-nodefaults");
     push("-no-user-config");
