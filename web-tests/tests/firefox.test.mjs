@@ -3,13 +3,14 @@
 // background page (reached as web-tests/lib/firefox.mjs explains): a checkout approved in the
 // approval window, the same denied, a hostile page whose two buttons share the target's name
 // (ambiguous: nothing is clicked), the tab verbs with steps in srcdoc and about:blank frames,
-// a handoff answered in its window,
+// a handoff answered in its window, an upload whose file is picked in Bridle's window,
 // and every run's audit log verified by `bridle audit verify`;
 // then the planner channel: paired on the options page, a run from the planner with approval,
 // the connection kept while idle, and redialled after the planner and the background restart.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -37,6 +38,23 @@ const TWINS = `<!doctype html>
 </body></html>
 `;
 
+/** A file input that shows the chosen file's name, size and SHA-256. */
+const RECEIPT = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Receipt</title></head>
+<body>
+  <p><label for="receipt">Receipt</label> <input id="receipt" type="file"></p>
+  <p id="chosen">no file</p>
+  <script>
+    document.getElementById("receipt").addEventListener("change", async (e) => {
+      const file = e.target.files[0];
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await file.arrayBuffer()));
+      const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+      document.getElementById("chosen").textContent = file.name + " " + file.size + " sha256:" + hex;
+    });
+  </script>
+</body></html>
+`;
+
 /** Fixture pages served as they are (tabs, and frames without a URL of their own). */
 const FILES = new Set(["/tabs-alpha.html", "/inline-frames.html"]);
 
@@ -50,6 +68,8 @@ async function serve() {
         ? await readFile(SHOP)
         : path === "/twins.html"
           ? TWINS
+          : path === "/receipt.html"
+            ? RECEIPT
           : FILES.has(path)
             ? await readFile(join(ROOT, "web-tests/fixtures", path.slice(1)))
             : null;
@@ -316,6 +336,47 @@ describe("runs executed in Firefox ESR", { timeout: 240_000 }, () => {
     assert.equal(shown.origin, site.base);
     assert.equal(result.outcome, "completed", JSON.stringify(result.error ?? result));
     assert.equal(result.value, "typed by hand");
+    await assertLogVerifies();
+  });
+
+  test("an upload: approved, the file picked in Bridle's window reaches the page byte for byte", async () => {
+    const script = [
+      "bridle 1",
+      'goal "Attach the receipt"',
+      `origins "${site.base}"`,
+      "",
+      `navigate "${site.base}/receipt.html"`,
+      'upload css "#receipt"',
+      'wait for text ~"sha256:" to be visible timeout 5s',
+      'let shown = text of css "#chosen"',
+      "return shown",
+      "",
+    ].join("\n");
+    const bytes = Buffer.from("receipt bytes for Firefox\n");
+    const file = join(dir, "receipt.txt");
+    await writeFile(file, bytes);
+    const pick = async () => {
+      const win = await firefox.extensionPage("/upload.html", answered);
+      answered.add(win);
+      await win.waitForFunction(() => document.getElementById("file")?.disabled === false, { timeout: 30_000 });
+      const input = await win.$("#file");
+      await input.uploadFile(file);
+      await win.click("#upload").catch((error) => {
+        if (!/close|detached|destroyed|discarded|no such/i.test(error.message)) throw error;
+      });
+    };
+    // Upload is high risk: the approval window comes first, then Bridle's own file window.
+    const picking = pick();
+    picking.catch(() => undefined);
+    const { result } = await run(script, "approve-once", undefined, ["navigate", "upload"]);
+    await picking;
+    assert.equal(result.outcome, "completed", JSON.stringify(result.error ?? result));
+    const digest = createHash("sha256").update(bytes).digest("hex");
+    assert.equal(result.value, `receipt.txt ${bytes.length} sha256:${digest}`);
+    // The log keeps the file's digest, never its bytes.
+    const log = await firefox.background.evaluate((bg) => bg.bridle.auditLog());
+    assert.ok(log.includes(digest));
+    assert.ok(!log.includes("receipt bytes for Firefox"));
     await assertLogVerifies();
   });
 
