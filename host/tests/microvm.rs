@@ -843,3 +843,24 @@ fn cpu_half_versus_whole_core_measured() {
     }
     println!("ratio 0.5/1.0 = {:.2}", counts[1] as f64 / counts[0] as f64);
 }
+
+#[test]
+fn node_runs_in_a_microvm_where_it_is_installed() {
+    if !Path::new("/usr/bin/node").exists() {
+        println!("skipped: /usr/bin/node is not installed");
+        return;
+    }
+    let code = "process.stdout.write(require('fs').readFileSync(0, 'utf8').toUpperCase()); process.exitCode = 3;";
+    let limits = Limits {
+        wall: Duration::from_secs(60),
+        ..Limits::default()
+    };
+    let o = run(
+        Boot::Snapshot,
+        "node",
+        &spec("node", code, b"from the input\n", limits),
+    );
+    assert_eq!(text(&o.stdout), "FROM THE INPUT\n", "{o:?}");
+    assert_eq!(o.exit, Some(3), "{o:?}");
+    assert!(o.limits_hit.is_empty(), "{o:?}");
+}
