@@ -517,6 +517,87 @@ mod tests {
         );
     }
 
+    /// The v2 file protocol, on a plain folder standing in for a cgroup2 parent (this machine
+    /// has v1 controllers, so no real v2 cgroup can be made here): the limits written, in the
+    /// kernel's formats (Documentation/admin-guide/cgroup-v2.rst), and the statistics read back
+    /// from files in those formats.
+    #[test]
+    fn v2_limits_and_statistics_use_the_kernels_files() {
+        let parent =
+            std::env::temp_dir().join(format!("bridle-fake-cgroup2-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&parent);
+        fs::create_dir_all(&parent).unwrap();
+        let layout = Layout::V2 {
+            parent: parent.clone(),
+        };
+        let limits = CgroupLimits {
+            memory: 256 << 20,
+            pids: 64,
+            cpu: 0.5,
+        };
+        let cg = JobCgroup::create(&layout, limits).unwrap().unwrap();
+        let dir = cg.dirs[0].clone();
+        let read = |f: &str| fs::read_to_string(dir.join(f)).unwrap();
+        assert_eq!(
+            fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap(),
+            "+memory +pids +cpu"
+        );
+        assert_eq!(read("memory.max"), (256u64 << 20).to_string());
+        assert_eq!(read("memory.swap.max"), "0");
+        assert_eq!(read("pids.max"), "64");
+        assert_eq!(read("cpu.max"), "50000 100000");
+        // What the kernel would have counted for a job that hit every limit.
+        fs::write(dir.join("memory.peak"), "12345678\n").unwrap();
+        fs::write(
+            dir.join("memory.events"),
+            "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n",
+        )
+        .unwrap();
+        fs::write(dir.join("pids.events"), "max 2\n").unwrap();
+        fs::write(
+            dir.join("cpu.stat"),
+            "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 30\nnr_throttled 12\nthrottled_usec 900000\n",
+        )
+        .unwrap();
+        assert_eq!(
+            cg.stats(),
+            CgroupStats {
+                peak_memory: Some(12_345_678),
+                cpu_ms: Some(2500),
+                memory_hit: true,
+                pids_hit: true,
+                cpu_throttled: true,
+            }
+        );
+        // A job that hit nothing.
+        fs::write(
+            dir.join("memory.events"),
+            "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n",
+        )
+        .unwrap();
+        fs::write(dir.join("pids.events"), "max 0\n").unwrap();
+        fs::write(dir.join("cpu.stat"), "usage_usec 1000\nnr_throttled 0\n").unwrap();
+        let quiet = cg.stats();
+        assert!(
+            !quiet.memory_hit && !quiet.pids_hit && !quiet.cpu_throttled,
+            "{quiet:?}"
+        );
+        // A CPU-only cgroup writes the quota alone.
+        let cpu_only = JobCgroup::create_cpu(&layout, 1.5).unwrap().unwrap();
+        let cpu_dir = cpu_only.dirs[0].clone();
+        assert_eq!(
+            fs::read_to_string(cpu_dir.join("cpu.max")).unwrap(),
+            "150000 100000"
+        );
+        assert!(!cpu_dir.join("memory.max").exists() && !cpu_dir.join("pids.max").exists());
+        // No process was added: dropping writes `cgroup.kill`, finds no pid to signal, and the
+        // plain folders (unlike cgroupfs) keep their files; they are removed here.
+        drop(cg);
+        drop(cpu_only);
+        assert_eq!(fs::read_to_string(dir.join("cgroup.kill")).unwrap(), "1");
+        fs::remove_dir_all(&parent).unwrap();
+    }
+
     #[test]
     fn cpu_quotas() {
         assert_eq!(cpu_quota_us(0.5), 50_000);
