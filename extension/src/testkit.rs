@@ -3,7 +3,7 @@
 
 use crate::instance::{Instance, Now, Stored};
 use bridle_dsl::Verb;
-use bridle_executor::audit::{verify_log, AuditStore, KeyPin};
+use bridle_executor::audit::{verify_log, AuditStore, KeyPin, VerifyReport};
 use bridle_executor::ed25519_dalek::SigningKey;
 use bridle_executor::keys::{encode_public_key, key_id};
 use bridle_executor::time::macros::datetime;
@@ -97,6 +97,13 @@ pub fn token(
 /// The instance's audit log as JSON Lines, verified against the instance's own key (the test
 /// fails otherwise), and how many entries it has.
 pub fn verified_log(instance: &Instance) -> (String, u64) {
+    let (log, report) = verified(instance);
+    (log, report.entries)
+}
+
+/// The instance's audit log as JSON Lines and its verification report (the test fails when
+/// the log does not verify against the instance's own key).
+pub fn verified(instance: &Instance) -> (String, VerifyReport) {
     let log: String = instance
         .audit
         .store()
@@ -110,5 +117,5 @@ pub fn verified_log(instance: &Instance) -> (String, u64) {
         &KeyPin::Instance(instance.instance_id().to_owned()),
     )
     .unwrap();
-    (log, report.entries)
+    (log, report)
 }

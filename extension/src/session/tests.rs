@@ -5,7 +5,6 @@ use super::*;
 use crate::instance::Stored;
 use crate::session::FrameBase;
 use crate::testkit::{self, instance, now};
-use bridle_executor::audit::{verify_log, AuditStore, KeyPin};
 use bridle_executor::page::HitState;
 
 const URL: &str = "https://shop.example/cart";
@@ -259,19 +258,7 @@ fn a_run_cut_off_by_a_restart_is_recorded_as_interrupted_and_its_token_stays_use
         "{:?}",
         restarted.warnings()
     );
-    let log: String = restarted
-        .audit
-        .store()
-        .lines()
-        .unwrap()
-        .iter()
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let report = verify_log(
-        log.as_bytes(),
-        &KeyPin::Instance(restarted.instance_id().to_owned()),
-    )
-    .unwrap();
+    let (log, report) = testkit::verified(&restarted);
     assert!(
         report.open_runs.is_empty() && report.open_steps.is_empty(),
         "{report:?}"

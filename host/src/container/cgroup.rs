@@ -272,15 +272,7 @@ impl JobCgroup {
     /// Creates the job's cgroup(s) under `layout` and writes the limits. `None` when the layout
     /// is [`Layout::None`].
     pub fn create(layout: &Layout, limits: CgroupLimits) -> io::Result<Option<JobCgroup>> {
-        let name = format!(
-            "bridle-job-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut cg = JobCgroup {
-            dirs: Vec::new(),
-            layout: layout.clone(),
-        };
+        let (name, mut cg) = JobCgroup::named(layout);
         let quota = cpu_quota_us(limits.cpu);
         match layout {
             Layout::None { .. } => return Ok(None),
@@ -332,15 +324,7 @@ impl JobCgroup {
     /// processes are bounded otherwise (a microVM: `-m`, and the guest's own limits). `None`
     /// when the layout has no usable CPU controller: [`Layout::None`], or v1 without `cpu`.
     pub fn create_cpu(layout: &Layout, cpu: f64) -> io::Result<Option<JobCgroup>> {
-        let name = format!(
-            "bridle-job-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut cg = JobCgroup {
-            dirs: Vec::new(),
-            layout: layout.clone(),
-        };
+        let (name, mut cg) = JobCgroup::named(layout);
         let quota = cpu_quota_us(cpu);
         match layout {
             Layout::V2 { parent } => {
@@ -376,6 +360,20 @@ impl JobCgroup {
                 Some((path, text.trim().to_owned()))
             })
         })
+    }
+
+    /// A fresh job cgroup name (this host process and a counter) and an empty cgroup set.
+    fn named(layout: &Layout) -> (String, JobCgroup) {
+        let name = format!(
+            "bridle-job-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let cg = JobCgroup {
+            dirs: Vec::new(),
+            layout: layout.clone(),
+        };
+        (name, cg)
     }
 
     fn mkdir(&mut self, parent: &Path, name: &str) -> io::Result<PathBuf> {
