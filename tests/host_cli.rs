@@ -24,11 +24,7 @@ impl Setup {
             .arg(dir.join("planner.key"))
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(&out);
         let key: Value = serde_json::from_slice(&out.stdout).unwrap();
         std::fs::write(
             dir.join("policy.toml"),
@@ -61,11 +57,7 @@ impl Setup {
             .arg(self.path("planner.key"))
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(&out);
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
@@ -99,6 +91,15 @@ impl Setup {
             .output()
             .unwrap()
     }
+}
+
+/// Fails the test, showing the command's stderr, unless it exited 0.
+fn succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn json(out: &Output) -> Value {
@@ -235,11 +236,7 @@ fn host_install_writes_per_browser_manifests_limited_to_bridle() {
             .arg(s.path("policy.toml"))
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(&out);
         let m = read_manifest(&home.join(dir).join("dev.bridle.host.json"));
         assert_eq!(m["name"], "dev.bridle.host");
         assert_eq!(m["type"], "stdio");

@@ -1,10 +1,11 @@
 //! Bridle's benchmarks. Each prints its own time, a baseline's time measured in the same
 //! process on the same input, and the ratio between them; no absolute number is a pass/fail.
 //!
-//! `cargo run --release -p bridle-bench -- [dsl|all]`
+//! `cargo run --release -p bridle-bench -- [dsl|token|decide|job|microvm|network|cpu|all]`
 
 mod decide;
 mod dsl;
+mod grants;
 mod job;
 mod microvm;
 mod timing;
@@ -27,13 +28,17 @@ fn main() -> ExitCode {
         "token" => token::run(),
         "job" => job::run(),
         "microvm" => microvm::run(),
+        "network" => grants::network(),
+        "cpu" => grants::cpu(),
         "all" => dsl::run()
             .and_then(|()| token::run())
             .and_then(|()| decide::run())
             .and_then(|()| job::run())
-            .and_then(|()| microvm::run()),
+            .and_then(|()| microvm::run())
+            .and_then(|()| grants::network())
+            .and_then(|()| grants::cpu()),
         other => Err(format!(
-            "unknown benchmark `{other}`; try `dsl`, `token`, `decide`, `job`, `microvm` or `all`"
+            "unknown benchmark `{other}`; try `dsl`, `token`, `decide`, `job`, `microvm`, `network`, `cpu` or `all`"
         )),
     };
     match result {

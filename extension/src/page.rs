@@ -4,7 +4,6 @@
 //! title, a table, the amount shown) as the engine's values. No decisions here.
 
 use bridle_dsl::ast::{Line, StmtKind, Target};
-use bridle_executor::decision::Amount;
 use bridle_executor::engine::Value;
 pub use bridle_executor::page::Purpose;
 use bridle_executor::page::{self, Handle, ResolveError, Snapshot};
@@ -167,14 +166,6 @@ pub fn table_value(snapshot: &Snapshot, handle: Handle) -> Result<Value, String>
     ))
 }
 
-/// The amount the page shows (`page::page_amount`) in the snapshot JSON; `None` when the
-/// snapshot is refused or shows none.
-pub fn amount_in(json: &str) -> Option<Amount> {
-    Snapshot::from_json(json)
-        .ok()
-        .and_then(|s| page::page_amount(&s))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,9 +275,9 @@ mod tests {
         assert!(table_value(&snap, Handle { frame: 0, node: 6 })
             .unwrap_err()
             .contains("not a table"));
-        let amount = amount_in(json).unwrap();
+        let amount = page::page_amount(&snap).unwrap();
         assert_eq!((amount.currency.as_str(), amount.value), ("EUR", 5.0));
-        assert_eq!(amount_in("{}"), None);
+        assert!(Snapshot::from_json("{}").is_err());
     }
 
     #[test]

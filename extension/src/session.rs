@@ -355,8 +355,8 @@ impl Instance {
                     Err(message) => Response::AuditFailed { message },
                 })
             }
-            // The amount the page shows (crate::page::amount_in); none on a page that cannot
-            // be read, which the policy treats as unknown (it asks).
+            // The amount the page shows (`page::page_amount`); none on a page that cannot be
+            // read, which the policy treats as unknown (it asks).
             (Effect::ReadAmount { .. }, None) => Err(snapshot_todo()),
             (Effect::ReadAmount { .. }, Some(Input::Snapshot { snapshot })) => {
                 Ok(Response::Amount {

@@ -815,35 +815,6 @@ fn a_fractional_cpu_limit_puts_qemu_under_a_quota() {
     );
 }
 
-/// The measurement behind the quota (printed; not asserted, a loaded machine skews it):
-/// iterations of the same spin at one core and at half a core.
-#[test]
-#[ignore = "a measurement: run with --ignored --nocapture on a quiet machine"]
-fn cpu_half_versus_whole_core_measured() {
-    let mut counts = Vec::new();
-    for cpu in [1.0, 0.5] {
-        let limits = Limits {
-            cpu,
-            wall: Duration::from_secs(30),
-            ..Limits::default()
-        };
-        let o = run(
-            Boot::Snapshot,
-            "cpu-ratio",
-            &spec("python3", &spin_for(3), b"", limits),
-        );
-        let n: u64 = text(&o.stdout).trim().parse().unwrap();
-        let share = o.cpu_ms.unwrap_or(0) as f64 / o.wall_ms as f64;
-        println!(
-            "cpu {cpu}: {n} iterations in 3 s of guest time, cpu_ms {:?}, wall_ms {}, \
-             cpu_ms/wall_ms {share:.2}, limits {:?}",
-            o.cpu_ms, o.wall_ms, o.limits_hit
-        );
-        counts.push(n);
-    }
-    println!("ratio 0.5/1.0 = {:.2}", counts[1] as f64 / counts[0] as f64);
-}
-
 #[test]
 fn node_runs_in_a_microvm_where_it_is_installed() {
     if !Path::new("/usr/bin/node").exists() {

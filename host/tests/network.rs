@@ -463,45 +463,6 @@ fn a_network_tool_that_fails_is_reported_not_ignored() {
     );
 }
 
-/// Not a check: the start latency a network grant adds, printed. Run with
-/// `cargo test -p bridle-host --test network -- --ignored --nocapture start_latency`.
-#[test]
-#[ignore = "a measurement, not a check"]
-fn start_latency_with_and_without_network() {
-    let _serial = serial();
-    let c = networked();
-    const RUNS: usize = 15;
-    let mut with = Vec::new();
-    let mut without = Vec::new();
-    for i in 0..RUNS * 2 {
-        let mut s = spec("sh", "exit 0");
-        s.network = i % 2 == 1;
-        let started = Instant::now();
-        let o = run_on(&c, &s);
-        assert_eq!(o.exit, Some(0), "{o:?}");
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
-        if s.network {
-            with.push(ms)
-        } else {
-            without.push(ms)
-        }
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (w, wo) = (median(&mut with), median(&mut without));
-    println!(
-        "start-to-end of `sh -c 'exit 0'`, {RUNS} runs each, median: without network {wo:.1} ms, \
-         with network {w:.1} ms, added {:.1} ms (min {:.1} / {:.1}, max {:.1} / {:.1})",
-        w - wo,
-        without[0],
-        with[0],
-        without[RUNS - 1],
-        with[RUNS - 1]
-    );
-}
-
 // ---- The microVM tier: a virtio-net card backed by passt ---------------------------------
 
 /// The microVM tier with the guest `scripts/guest-kernel.sh` built, failing with the fix when
@@ -671,67 +632,4 @@ fn a_passt_that_fails_is_reported_not_ignored() {
         "{err:?}"
     );
     assert!(our_passts().is_empty());
-}
-
-/// Not a check: what a network grant costs a microVM job (it boots cold: the snapshot has no
-/// network card), printed. Run with
-/// `cargo test -p bridle-host --test network -- --ignored --nocapture microvm_start_latency`.
-#[test]
-#[ignore = "a measurement, not a check"]
-fn microvm_start_latency_with_and_without_network() {
-    use bridle_host::microvm::Boot;
-    let _serial = serial();
-    let work = tempfile::tempdir().unwrap();
-    const RUNS: usize = 7;
-    let snapshot = microvm(work.path());
-    let artifacts = bridle_host::microvm::Artifacts::locate().unwrap();
-    let accel = bridle_host::microvm::detected_accel(&artifacts);
-    let cold = bridle_host::microvm::Microvm::new(
-        artifacts,
-        accel,
-        Boot::Cold,
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guest/snapshots"),
-    )
-    .with_work_root(work.path().into());
-    let mut plain = spec("sh", "exit 0");
-    plain.tier = bridle_host::job::Tier::Microvm;
-    let mut networked = plain.clone();
-    networked.network = true;
-    // One untimed run each, so the snapshot exists and the page cache is warm.
-    for (tier, s) in [
-        (&snapshot, &plain),
-        (&cold, &plain),
-        (&snapshot, &networked),
-    ] {
-        tier.run(s, &mut bridle_host::job::NullSink, &Cancel::new())
-            .unwrap();
-    }
-    let mut rows = Vec::new();
-    for (label, tier, s) in [
-        ("snapshot, no network", &snapshot, &plain),
-        ("cold boot, no network", &cold, &plain),
-        ("cold boot, network (passt)", &snapshot, &networked),
-    ] {
-        let mut ms: Vec<f64> = (0..RUNS)
-            .map(|_| {
-                let started = Instant::now();
-                let o = tier
-                    .run(s, &mut bridle_host::job::NullSink, &Cancel::new())
-                    .unwrap();
-                assert_eq!(o.exit, Some(0), "{o:?}");
-                started.elapsed().as_secs_f64() * 1000.0
-            })
-            .collect();
-        ms.sort_by(f64::total_cmp);
-        rows.push(format!(
-            "{label}: median {:.0} ms (min {:.0}, max {:.0})",
-            ms[RUNS / 2],
-            ms[0],
-            ms[RUNS - 1]
-        ));
-    }
-    println!(
-        "microVM `sh -c 'exit 0'`, {accel:?}, {RUNS} runs each:\n  {}",
-        rows.join("\n  ")
-    );
 }

@@ -103,3 +103,34 @@ export async function restartServiceWorker(context, worker) {
     await page.close();
   }
 }
+
+/**
+ * The snapshot JSON (`self.bridleTest.snapshotTab`) of the tab whose top frame shows `url`,
+ * once exactly `children` child frames are joined to their `<iframe>` (any number when
+ * `children` is undefined). The worker has no `tabs` permission (it cannot read tab URLs), so
+ * every tab is asked and the one whose top frame's URL (from the browser's sender record) is
+ * `url` is kept; tried for about 5 s.
+ */
+export function snapshotOf(worker, url, children) {
+  return worker.evaluate(
+    async ([wanted, count]) => {
+      let last = "none";
+      for (let tries = 0; tries < 50; tries += 1) {
+        for (const tab of await chrome.tabs.query({})) {
+          try {
+            const json = await self.bridleTest.snapshotTab(tab.id);
+            const frames = JSON.parse(json).frames;
+            if (frames[0].url !== wanted) continue;
+            last = JSON.stringify(frames.map((f) => [f.id, f.parent, f.owner, f.url]));
+            if (count === null || frames.filter((f) => f.owner !== undefined).length === count) return json;
+          } catch {
+            // No content script in that tab (yet).
+          }
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no snapshot of ${wanted}${count === null ? "" : ` with ${count} joined frames`}; the last: ${last}`);
+    },
+    [url, children ?? null],
+  );
+}

@@ -113,6 +113,22 @@ export function shopScript(base) {
   ].join("\n");
 }
 
+/** The steps of {@link shopScript} run with its submit approved once, as
+ * [index, verb, decision, approval, ok] ({@link stepTable}). */
+export const SHOP_STEPS_APPROVED = [
+  [1, "navigate", "allow", null, true],
+  [2, "fill", "allow", null, true],
+  [3, "click", "allow", null, true],
+  [4, "fill", "allow", null, true],
+  [5, "submit", "ask", "once", true],
+  [6, "wait", "allow", null, true],
+  [7, "let", "allow", null, true],
+  [8, "return", "allow", null, true],
+];
+
+/** A run result's steps as [index, verb, decision, approval, ok]. */
+export const stepTable = (result) => result.steps.map((s) => [s.index, s.verb, s.decision, s.approval, s.ok]);
+
 /** The script text: header for `origins`, then `lines`. */
 export function script(origins, lines, goal = "Exercise the page") {
   return ["bridle 1", `goal "${goal}"`, `origins ${origins.map((o) => `"${o}"`).join(", ")}`, "", ...lines, ""].join(

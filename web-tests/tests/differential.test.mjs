@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { launchWithExtension, serviceWorker } from "../lib/browser.mjs";
+import { launchWithExtension, serviceWorker, snapshotOf } from "../lib/browser.mjs";
 import { serveFixtures } from "../lib/fixtures.mjs";
 import { DIST_CHROME } from "../lib/paths.mjs";
 import { referenceScript } from "../lib/reference.mjs";
@@ -135,20 +135,7 @@ describe("roles and names against dom-accessibility-api", { timeout: 240_000 }, 
       }
       return out;
     });
-    const snapshot = await worker.evaluate(async (wanted) => {
-      for (let tries = 0; tries < 50; tries += 1) {
-        for (const tab of await chrome.tabs.query({})) {
-          try {
-            const json = await self.bridleTest.snapshotTab(tab.id);
-            if (JSON.parse(json).frames[0].url === wanted) return json;
-          } catch {
-            // not this tab
-          }
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`no snapshot of ${wanted}`);
-    }, url);
+    const snapshot = await snapshotOf(worker, url);
     const described = await worker.evaluate((s) => self.bridleTest.describePage(s), snapshot);
     const top = JSON.parse(snapshot).frames[0];
     const idOf = new Map(top.nodes.map((n) => [n.id, n.attrs?.id]));

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import { bridle, buildCli, mintToken, newKeyPair, policyTrusting } from "../lib/cli.mjs";
-import { shopScript } from "../lib/fixtures.mjs";
+import { SHOP_STEPS_APPROVED, shopScript, stepTable } from "../lib/fixtures.mjs";
 import { answerApproval, launchFirefox } from "../lib/firefox.mjs";
 import { DIST_FIREFOX, FIREFOX_XPI, ROOT } from "../lib/paths.mjs";
 import { startTestPlanner } from "../lib/planner.mjs";
@@ -213,19 +213,7 @@ describe("runs executed in Firefox ESR", { timeout: 240_000 }, () => {
     assert.equal(result.outcome, "completed", JSON.stringify(result.error));
     assert.equal(result.value, "Thank you, Ada");
     assert.equal(approval.origin, site.base);
-    assert.deepEqual(
-      result.steps.map((s) => [s.index, s.verb, s.decision, s.approval, s.ok]),
-      [
-        [1, "navigate", "allow", null, true],
-        [2, "fill", "allow", null, true],
-        [3, "click", "allow", null, true],
-        [4, "fill", "allow", null, true],
-        [5, "submit", "ask", "once", true],
-        [6, "wait", "allow", null, true],
-        [7, "let", "allow", null, true],
-        [8, "return", "allow", null, true],
-      ],
-    );
+    assert.deepEqual(stepTable(result), SHOP_STEPS_APPROVED);
     const page = await sitePage("/shop.html");
     assert.ok(page, "the run's tab shows the shop");
     const state = await page.evaluate(() => ({

@@ -9,36 +9,10 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { snapshotOf } from "../lib/browser.mjs";
 import { answerApproval, freshBrowser, pageShowing, runScript, runSuite, script, verifiedLog } from "../lib/fixtures.mjs";
 
 const NAME = "frames-planner";
-
-/** The snapshot JSON of the tab showing `url` once `children` child frames are joined. */
-function snapshotWith(worker, url, children) {
-  return worker.evaluate(
-    async ([wanted, count]) => {
-      let last = "none";
-      for (let tries = 0; tries < 50; tries += 1) {
-        for (const tab of await chrome.tabs.query({})) {
-          try {
-            const json = await self.bridleTest.snapshotTab(tab.id);
-            const frames = JSON.parse(json).frames;
-            if (frames[0].url !== wanted) continue;
-            last = JSON.stringify(frames.map((f) => [f.id, f.parent, f.owner, f.url]));
-            if (frames.filter((f) => f.owner !== undefined).length === count) return json;
-          } catch {
-            // No content script in that tab (yet).
-          }
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`no snapshot of ${wanted} with ${count} joined frames; the last: ${last}`);
-    },
-    [url, children],
-  );
-}
-
-const snapshotOf = (worker, url) => snapshotWith(worker, url, 3);
 
 const resolve = (worker, snapshot, target, purpose = "act") =>
   worker.evaluate(([s, t, p]) => self.bridleTest.resolveTarget(s, t, p), [snapshot, target, purpose]);
@@ -56,7 +30,7 @@ describe("frames in Chromium", { timeout: 600_000 }, () => {
     b = await freshBrowser(planner, NAME);
     const page = await b.browser.context.newPage();
     await page.goto(framesUrl());
-    const snapshot = await snapshotOf(b.worker, framesUrl());
+    const snapshot = await snapshotOf(b.worker, framesUrl(), 3);
     const frames = JSON.parse(snapshot).frames;
     assert.equal(frames.length, 4);
     const [top, ...children] = frames;
@@ -139,7 +113,7 @@ describe("frames in Chromium", { timeout: 600_000 }, () => {
     const url = `${site.base}/inline-frames.html`;
     const page = await b.browser.context.newPage();
     await page.goto(url);
-    const frames = JSON.parse(await snapshotWith(b.worker, url, 2)).frames;
+    const frames = JSON.parse(await snapshotOf(b.worker, url, 2)).frames;
     const [top, ...children] = frames;
     const owner = (f) => top.nodes.find((n) => n.id === f.owner)?.attrs?.title;
     assert.deepEqual(

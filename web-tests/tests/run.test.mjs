@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import { launchWithExtension, serviceWorker } from "../lib/browser.mjs";
 import { bridle, buildCli, mintToken, newKeyPair, policyTrusting } from "../lib/cli.mjs";
-import { answerApproval, shopScript } from "../lib/fixtures.mjs";
+import { SHOP_STEPS_APPROVED, answerApproval, shopScript, stepTable } from "../lib/fixtures.mjs";
 import { DIST_CHROME, ROOT } from "../lib/paths.mjs";
 
 const PLANNER_NAME = "test-planner";
@@ -114,19 +114,7 @@ describe("runs executed in Chromium", { timeout: 240_000 }, () => {
     assert.equal(result.error, null);
     assert.equal(result.value, "Thank you, Ada");
     assert.equal(approval.origin, shop.base);
-    assert.deepEqual(
-      result.steps.map((s) => [s.index, s.verb, s.decision, s.approval, s.ok]),
-      [
-        [1, "navigate", "allow", null, true],
-        [2, "fill", "allow", null, true],
-        [3, "click", "allow", null, true],
-        [4, "fill", "allow", null, true],
-        [5, "submit", "ask", "once", true],
-        [6, "wait", "allow", null, true],
-        [7, "let", "allow", null, true],
-        [8, "return", "allow", null, true],
-      ],
-    );
+    assert.deepEqual(stepTable(result), SHOP_STEPS_APPROVED);
     // The page shows what the actions did.
     const page = shopPage(browser.context);
     assert.ok(page, "the run's tab shows the shop");

@@ -11,7 +11,7 @@ import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { extensionOrigin, launchWithExtension, serviceWorker } from "../lib/browser.mjs";
+import { extensionOrigin, launchWithExtension, serviceWorker, snapshotOf } from "../lib/browser.mjs";
 import { DIST_CHROME, ROOT } from "../lib/paths.mjs";
 
 const FIXTURES = join(ROOT, "web-tests/fixtures");
@@ -30,28 +30,6 @@ async function serveFixtures() {
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { server, base: `http://127.0.0.1:${server.address().port}` };
-}
-
-/**
- * The snapshot JSON of the tab showing `url`, as the service worker gets it from the content
- * script. The worker has no `tabs` permission (it cannot read tab URLs), so every tab is asked
- * and the one whose frame URL (from the browser's sender record) is `url` is kept.
- */
-function snapshotOf(worker, url) {
-  return worker.evaluate(async (wanted) => {
-    for (let tries = 0; tries < 50; tries += 1) {
-      for (const tab of await chrome.tabs.query({})) {
-        try {
-          const json = await self.bridleTest.snapshotTab(tab.id);
-          if (JSON.parse(json).frames[0].url === wanted) return json;
-        } catch {
-          // No content script in that tab (yet).
-        }
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`no snapshot of ${wanted}`);
-  }, url);
 }
 
 function resolve(worker, snapshot, target, purpose = "observe") {

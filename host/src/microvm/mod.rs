@@ -535,6 +535,14 @@ enum PumpError {
     Sandbox(SandboxError),
 }
 
+/// The guest init's FATAL frame: why it gave up.
+fn init_failed(payload: &[u8]) -> PumpError {
+    PumpError::Guest(format!(
+        "guest init failed: {}",
+        String::from_utf8_lossy(payload)
+    ))
+}
+
 struct Session<'a> {
     stream: UnixStream,
     vm: &'a mut Vm,
@@ -587,12 +595,7 @@ impl Session<'_> {
             {
                 match tag {
                     TAG_READY => return Ok(()),
-                    TAG_FATAL => {
-                        return Err(PumpError::Guest(format!(
-                            "guest init failed: {}",
-                            String::from_utf8_lossy(&payload)
-                        )))
-                    }
+                    TAG_FATAL => return Err(init_failed(&payload)),
                     other => {
                         return Err(PumpError::Guest(format!(
                             "unexpected frame {other:#x} from the guest before READY"
@@ -649,12 +652,7 @@ impl Session<'_> {
                             .map(End::Exited)
                             .map_err(|e| PumpError::Guest(e.to_string()));
                     }
-                    TAG_FATAL => {
-                        return Err(PumpError::Guest(format!(
-                            "guest init failed: {}",
-                            String::from_utf8_lossy(&payload)
-                        )))
-                    }
+                    TAG_FATAL => return Err(init_failed(&payload)),
                     other => {
                         return Err(PumpError::Guest(format!(
                             "unexpected frame {other:#x} from the guest"
