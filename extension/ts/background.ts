@@ -411,7 +411,12 @@ async function handle(
       });
     }
     case "snapshot":
-      if (!snapshotArrived(message.request, message.frame, sender)) throw new Error("no such request");
+      if (!snapshotArrived(message.request, message.frame, sender)) {
+        // Most often a frame that answered after its deadline and was left out of that
+        // snapshot: it is readable now, so a wait on its tab reads the page again.
+        if (sender.tab?.id !== undefined) pageChanged(sender.tab.id);
+        throw new Error("no such request");
+      }
       return { ok: true };
     case "page-changed":
       // Only wakes a wait, which then reads the page again: nothing is believed from it.

@@ -475,13 +475,15 @@ class ChangeWatcher {
     this.armed = true;
     this.observer.observe(document, OBSERVE);
     for (const root of shadowRoots) this.observer.observe(root, OBSERVE);
-    for (const type of CHANGE_EVENTS) window.addEventListener(type, this.onEvent, { capture: true, passive: true });
+    // At the document, not the window: an element's `load` (an image, a frame) stops at the
+    // document and never reaches the window.
+    for (const type of CHANGE_EVENTS) document.addEventListener(type, this.onEvent, { capture: true, passive: true });
   }
 
   private disarm(): void {
     this.armed = false;
     this.observer.disconnect();
-    for (const type of CHANGE_EVENTS) window.removeEventListener(type, this.onEvent, { capture: true });
+    for (const type of CHANGE_EVENTS) document.removeEventListener(type, this.onEvent, { capture: true });
   }
 
   private fire(): void {

@@ -246,8 +246,15 @@ export function pageChanged(tabId: number): void {
 /**
  * Resolves `true` once tab `tabId` changed since its last snapshot was asked for (at once
  * when it already has), `false` after `ms` without a change. Driven by the content scripts'
- * `page-changed` pings (MutationObserver and state events) and the tab's load events; there
- * is no polling.
+ * `page-changed` pings (MutationObserver and state events), the tab's load events, and the
+ * browser's load event of every frame in the tab; there is no polling.
+ *
+ * The frames' events matter because a frame that arrives late may not be readable at the
+ * moment anything in its parent's DOM says so: a cross-origin frame loads in a process of its
+ * own, and the parent's `load` event for it can be seen before the frame's content script
+ * listens (or never, when the page swallows it). The frame's own load, from the browser,
+ * comes after its content script started (`run_at: document_end`); its DOMContentLoaded
+ * does not (in Chromium the script was not listening yet at that event), so it is not used.
  */
 export function waitForChange(tabId: number, ms: number): Promise<boolean> {
   if (changedTabs.has(tabId)) return Promise.resolve(true);
@@ -257,13 +264,20 @@ export function waitForChange(tabId: number, ms: number): Promise<boolean> {
     const onUpdated = (id: number, change: chrome.tabs.OnUpdatedInfo): void => {
       if (id === tabId && (change.status !== undefined || change.url !== undefined)) finish(true);
     };
+    const onFrameLoaded = (details: { tabId: number }): void => {
+      if (details.tabId === tabId) finish(true);
+    };
+    // Absent without the webNavigation permission (then only the top frame is read anyway).
+    const frameLoaded = chrome.webNavigation?.onCompleted;
     function finish(changed: boolean): void {
       clearTimeout(timer);
       waiters.delete(waiter);
       chrome.tabs.onUpdated.removeListener(onUpdated);
+      frameLoaded?.removeListener(onFrameLoaded);
       resolve(changed);
     }
     waiters.add(waiter);
     chrome.tabs.onUpdated.addListener(onUpdated);
+    frameLoaded?.addListener(onFrameLoaded);
   });
 }

@@ -16,13 +16,24 @@ import { DIST_CHROME, ROOT } from "./paths.mjs";
 
 export const FIXTURES = join(ROOT, "web-tests/fixtures");
 
-const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8" };
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".svg": "image/svg+xml",
+};
+
+/** The longest `?delay=` the fixture servers honour. */
+const MAX_DELAY_MS = 5_000;
 
 /** Serves `FIXTURES` (and `extra`: URL path → absolute file) on 127.0.0.1 and on localhost.
+ * `?delay=MS` holds a response back that long (at most 5 s), for pages that arrive late.
  * Returns {base, cross, close}. */
 export async function serveFixtures(extra = {}) {
   const handler = async (req, res) => {
-    const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const path = url.pathname;
+    const delay = Math.min(Number(url.searchParams.get("delay")) || 0, MAX_DELAY_MS);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     const file = extra[path] ?? join(FIXTURES, normalize(path).replace(/^(\.\.[/\\])+/, ""));
     const type = TYPES[file.slice(file.lastIndexOf("."))];
     if (!file.startsWith(FIXTURES) && extra[path] === undefined) {

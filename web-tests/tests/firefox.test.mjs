@@ -3,6 +3,7 @@
 // background page (reached as web-tests/lib/firefox.mjs explains): a checkout approved in the
 // approval window, the same denied, a hostile page whose two buttons share the target's name
 // (ambiguous: nothing is clicked), the tab verbs with steps in srcdoc and about:blank frames,
+// a wait for a cross-origin frame that arrives late,
 // a handoff answered in its window, an upload whose file is picked in Bridle's window,
 // and every run's audit log verified by `bridle audit verify`;
 // then the planner channel: paired on the options page, a run from the planner with approval,
@@ -13,76 +14,16 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import { bridle, buildCli, mintToken, newKeyPair, policyTrusting } from "../lib/cli.mjs";
-import { SHOP_STEPS_APPROVED, shopScript, stepTable } from "../lib/fixtures.mjs";
+import { SHOP_STEPS_APPROVED, script as scriptOf, serveFixtures, shopScript, stepTable } from "../lib/fixtures.mjs";
 import { answerApproval, launchFirefox } from "../lib/firefox.mjs";
 import { DIST_FIREFOX, FIREFOX_XPI, ROOT } from "../lib/paths.mjs";
 import { startTestPlanner } from "../lib/planner.mjs";
 
 const PLANNER_NAME = "test-planner";
-const SHOP = join(ROOT, "web-tests/fixtures/shop.html");
-
-/** Two buttons named "Confirm": the target `button "Confirm"` matches both. Each click is
- * counted in #clicks, which must stay 0. */
-const TWINS = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Twins</title></head>
-<body>
-  <h1>Which one?</h1>
-  <p>Clicks: <output id="clicks">0</output></p>
-  <button type="button" onclick="clicks.value = String(Number(clicks.value) + 1)">Confirm</button>
-  <div><button type="button" onclick="clicks.value = String(Number(clicks.value) + 100)">Confirm</button></div>
-</body></html>
-`;
-
-/** A file input that shows the chosen file's name, size and SHA-256. */
-const RECEIPT = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Receipt</title></head>
-<body>
-  <p><label for="receipt">Receipt</label> <input id="receipt" type="file"></p>
-  <p id="chosen">no file</p>
-  <script>
-    document.getElementById("receipt").addEventListener("change", async (e) => {
-      const file = e.target.files[0];
-      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await file.arrayBuffer()));
-      const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-      document.getElementById("chosen").textContent = file.name + " " + file.size + " sha256:" + hex;
-    });
-  </script>
-</body></html>
-`;
-
-/** Fixture pages served as they are (tabs, and frames without a URL of their own). */
-const FILES = new Set(["/tabs-alpha.html", "/inline-frames.html"]);
-
-/** Serves the shop at /shop.html, the twins at /twins.html and {@link FILES} on an ephemeral
- * port of 127.0.0.1. */
-async function serve() {
-  const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
-    const body =
-      path === "/shop.html"
-        ? await readFile(SHOP)
-        : path === "/twins.html"
-          ? TWINS
-          : path === "/receipt.html"
-            ? RECEIPT
-          : FILES.has(path)
-            ? await readFile(join(ROOT, "web-tests/fixtures", path.slice(1)))
-            : null;
-    if (body === null) {
-      res.writeHead(404).end("not found");
-      return;
-    }
-    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-    res.end(body);
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { server, base: `http://127.0.0.1:${server.address().port}` };
-}
 
 
 test("web-ext lint: the Firefox package has no errors", async () => {
@@ -115,10 +56,10 @@ describe("runs executed in Firefox ESR", { timeout: 240_000 }, () => {
   /** Writes `script`, mints a token for it and runs it; `approve` is the approval window's
    * button to click ("approve-once", "deny") or null when no window is expected, after
    * `meanwhile()` (if given). */
-  async function run(script, approve, meanwhile, verbs = ["navigate", "fill", "click", "submit"]) {
+  async function run(script, approve, meanwhile, verbs = ["navigate", "fill", "click", "submit"], origins = [site.base]) {
     const scriptFile = join(dir, `script-${Date.now()}.bridle`);
     await writeFile(scriptFile, script);
-    const token = mintToken({ planner, iss: PLANNER_NAME, instance, scriptFile, origins: [site.base], verbs });
+    const token = mintToken({ planner, iss: PLANNER_NAME, instance, scriptFile, origins, verbs });
     const approval = approve === null ? null : answerApproval(firefox, approve, answered, meanwhile);
     // Awaited below, after the run; a failure before then must not count as unhandled.
     approval?.catch(() => undefined);
@@ -153,7 +94,7 @@ describe("runs executed in Firefox ESR", { timeout: 240_000 }, () => {
     dir = await mkdtemp(join(tmpdir(), "bridle-firefox-"));
     buildCli(dir);
     planner = newKeyPair();
-    site = await serve();
+    site = await serveFixtures();
   });
 
   /** (Re)starts Firefox with the add-on and the test planner trusted; `prefs` for Firefox. */
@@ -173,7 +114,7 @@ describe("runs executed in Firefox ESR", { timeout: 240_000 }, () => {
   });
 
   after(async () => {
-    site?.server.close();
+    site?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -291,6 +232,22 @@ describe("runs executed in Firefox ESR", { timeout: 240_000 }, () => {
     const { result } = await run(script, null, undefined, verbs);
     assert.equal(result.outcome, "completed", JSON.stringify(result.error ?? result));
     assert.equal(result.value, "the parent saw the click | Alpha clicks: 1 | Inline frames");
+    await assertLogVerifies();
+  });
+
+  test("a wait wakes when a cross-origin frame arrives late, though the page hides its load", async () => {
+    // As in frames.test.mjs: only the browser's report of the frame's load can wake the wait
+    // before the page removes the frame again.
+    const origins = [site.base, site.cross];
+    const script = scriptOf(origins, [
+      `navigate "${site.base}/late-frame.html?cross=${encodeURIComponent(site.cross)}"`,
+      `wait for button "Pay" in frame "${site.cross}" to be visible timeout 8s`,
+      `let s = text of button "Pay" in frame "${site.cross}"`,
+      "return s",
+    ]);
+    const { result } = await run(script, null, undefined, ["navigate"], origins);
+    assert.equal(result.outcome, "completed", JSON.stringify(result.error ?? result));
+    assert.equal(result.value, "Pay");
     await assertLogVerifies();
   });
 
@@ -426,7 +383,7 @@ describe("the planner channel in Firefox ESR", { timeout: 240_000 }, () => {
     dir = await mkdtemp(join(tmpdir(), "bridle-firefox-planner-"));
     buildCli(dir);
     keys = newKeyPair();
-    site = await serve();
+    site = await serveFixtures();
   });
 
   // The user pastes the pairing string on the options page (the one the temporary add-on
@@ -452,7 +409,7 @@ describe("the planner channel in Firefox ESR", { timeout: 240_000 }, () => {
   });
 
   after(async () => {
-    site?.server.close();
+    site?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

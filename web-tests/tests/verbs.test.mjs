@@ -149,6 +149,21 @@ describe("every verb and target form in Chromium", { timeout: 1_200_000 }, () =>
     );
   });
 
+  test("a wait wakes when an image loads, though no node or attribute changed", { timeout: 120_000 }, async () => {
+    // The image comes 1.5 s after the page loaded and is removed 2 s later; its arrival changes
+    // no node and no attribute. Element `load` events stop at the document, never reaching the
+    // window: the content script's change watcher listens at the document, or this wait slept
+    // through the image and read the page only once it was gone.
+    const result = await run([
+      `navigate "${site.base}/late-image.html"`,
+      'wait for img "Logo" to be visible timeout 5s',
+      'let n = count of img "Logo"',
+      "return n",
+    ]);
+    assert.equal(result.outcome, "completed", JSON.stringify(result.error));
+    assert.equal(result.value, 1);
+  });
+
   test("a click the page takes and ignores is reported as having no effect", { timeout: 120_000 }, async () => {
     const result = await run([`navigate "${site.base}/verbs.html"`, 'click button "Does nothing"']);
     assert.equal(result.outcome, "failed");
