@@ -65,7 +65,7 @@ fi
 # ---- init ---------------------------------------------------------------------------------
 # A static binary: it runs before the host /usr (and so any libc) is mounted in the guest. Its
 # own target dir keeps the crt-static flags from invalidating the workspace's normal builds.
-init_inputs=$( { find host/guest-init -type f \( -name '*.rs' -o -name Cargo.toml \) -print0 | sort -z | xargs -0 cat; grep -A3 'name = "bridle-guest-init"' Cargo.lock || true; sed -n '/^# ---- init/,/^# ---- end/p' "$0"; } | sha256sum | cut -d' ' -f1)
+init_inputs=$( { find host/guest-init -type f \( -name '*.rs' -o -name '*.py' -o -name Cargo.toml \) -print0 | sort -z | xargs -0 cat; grep -A3 'name = "bridle-guest-init"' Cargo.lock || true; sed -n '/^# ---- init/,/^# ---- end/p' "$0"; } | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$out/initrd.key" 2>/dev/null || true)" != "$init_inputs" ] || [ ! -f "$out/initrd.cpio" ]; then
   [ "$check_only" = 1 ] && fail "the guest init $out/initrd.cpio is missing or stale" "run scripts/guest-kernel.sh"
   [ -x "$src/usr/gen_init_cpio" ] || make -s -C "$src" ARCH=x86_64 usr/gen_init_cpio

@@ -392,6 +392,7 @@ fn doctor_reports_every_check_and_exits_by_the_container_tier() {
         "vm network",
         "kvm",
         "guest kernel",
+        "warm python3",
     ] {
         assert!(names.contains(&wanted), "no `{wanted}` in {names:?}");
     }

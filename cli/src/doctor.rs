@@ -1,8 +1,8 @@
 //! `bridle doctor`: checks what the native host's sandboxes need on this machine and explains
 //! each finding with its fix — bubblewrap, user namespaces, seccomp, the Landlock ABI, the
 //! cgroup layout, a real container job, KVM (a guest boot probe, not the existence of
-//! `/dev/kvm`), QEMU, the guest kernel, and the network stacks of jobs granted a network
-//! (slirp4netns, passt).
+//! `/dev/kvm`), QEMU, the guest kernel, whether microVM `python3` jobs can start warm, and the
+//! network stacks of jobs granted a network (slirp4netns, passt).
 //!
 //! Exit status: 0 when the container tier works, 1 when it does not.
 
@@ -100,6 +100,7 @@ pub fn run(args: DoctorArgs) -> ExitCode {
             Some("run scripts/guest-kernel.sh (or set BRIDLE_GUEST_DIR)"),
         ),
     });
+    findings.push(warm_python());
     if args.json {
         println!(
             "{}",
@@ -131,6 +132,29 @@ pub fn run(args: DoctorArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// Whether `python3` jobs of the microVM tier can start from a warm interpreter (the default
+/// boot): the host's `python3` and every file it maps must be under `/usr`.
+fn warm_python() -> Finding {
+    match bridle_host::microvm::warm::python3(Path::new("/usr")) {
+        Ok(files) => finding(
+            "warm python3",
+            Status::Ok,
+            format!(
+                "microVM python3 jobs start from a snapshot where the interpreter already runs \
+                 ({} files copied into it)",
+                2 + files.rest.len()
+            ),
+            None,
+        ),
+        Err(why) => finding(
+            "warm python3",
+            Status::Warn,
+            format!("{why}: microVM python3 jobs restore the plain snapshot (slower, as sound)"),
+            Some("install Debian's python3 under /usr"),
+        ),
     }
 }
 

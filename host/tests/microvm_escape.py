@@ -168,6 +168,27 @@ def _():
     return ("escaped" if done else "blocked"), f"writes that worked: {done}"
 
 
+@attempt("write_warm_runtime")
+def _():
+    # The copies of the interpreter a warm guest started from (guest-init's warm.rs): another
+    # job never sees them, but this one must not change what it runs on either.
+    done = []
+    tries = [
+        lambda: open(f"/rt/{P['marker']}", "w").close(),
+        lambda: os.mkdir(f"/rt/usr/{P['marker']}"),
+        lambda: [open(os.path.join(d, f), "ab").close() for d, _, fs in os.walk("/rt") for f in fs],
+        lambda: [os.chmod(os.path.join(d, f), 0o777) for d, _, fs in os.walk("/rt") for f in fs],
+    ]
+    for i, t in enumerate(tries):
+        try:
+            t()
+            done.append(i)
+        except OSError:
+            pass
+    present = os.path.isdir("/rt/usr")
+    return ("escaped" if done else "blocked"), f"warm runtime present: {present}; writes that worked: {done}"
+
+
 @attempt("write_job_folder")
 def _():
     done = [p for p, m in [("/job/code", "ab"), ("/job/input", "wb"), ("/job/new", "wb")]

@@ -9,6 +9,8 @@
 //! before any job data exists in the guest), `STARTED` when the job's process runs, `STDOUT` /
 //! `STDERR` chunks, then `EXIT`, or `FATAL` if init itself failed.
 //! Host to guest: one `GO` carrying fresh entropy, the host's clock and the job's parameters.
+//! Before any of that, a snapshot maker's kernel command line may name an interpreter to warm
+//! up ([`WarmFiles`]).
 
 use std::io::{self, Read, Write};
 
@@ -47,6 +49,79 @@ pub const NET_GATEWAY: [u8; 4] = [10, 0, 2, 2];
 pub const NET_NAMESERVER: [u8; 4] = [10, 0, 2, 3];
 /// The link MTU: passt's own default, and what keeps throughput up under TCG.
 pub const NET_MTU: u32 = 65520;
+
+/// The kernel command-line argument that makes init warm an interpreter up before it reports
+/// `READY` (so before a snapshot is taken): `bridle.warm=LOADER,PROGRAM,FILE,…`, each a path
+/// relative to the shared `/usr` ([`WarmFiles`]).
+pub const WARM_ARG: &str = "bridle.warm=";
+/// Where init copies a warm interpreter's files: the guest's root file system, in its memory, so
+/// they are part of the snapshot (a 9p export cannot be: QEMU refuses to migrate while one is
+/// mounted).
+pub const WARM_ROOT: &str = "/rt";
+/// The most files a warm interpreter may name (it needs about ten).
+const MAX_WARM_FILES: usize = 32;
+
+/// The files a warm interpreter needs in guest memory, each relative to `/usr`: the dynamic
+/// loader it is started with, the interpreter itself, then its libraries (under the names the
+/// loader looks up) and locale data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarmFiles {
+    pub loader: String,
+    pub program: String,
+    pub rest: Vec<String>,
+}
+
+impl WarmFiles {
+    /// The files named by [`WARM_ARG`] in a kernel command line; `None` when it has none.
+    pub fn from_cmdline(cmdline: &str) -> Result<Option<Self>, ProtoError> {
+        let Some(list) = cmdline
+            .split_ascii_whitespace()
+            .find_map(|arg| arg.strip_prefix(WARM_ARG))
+        else {
+            return Ok(None);
+        };
+        let files: Vec<&str> = list.split(',').collect();
+        if files.len() < 2 || files.len() > MAX_WARM_FILES {
+            return Err(ProtoError::Malformed(
+                "bridle.warm: loader, program and at most 30 more",
+            ));
+        }
+        if !files.iter().all(|f| is_plain_relative(f)) {
+            return Err(ProtoError::Malformed(
+                "bridle.warm: not a plain relative path",
+            ));
+        }
+        Ok(Some(WarmFiles {
+            loader: files[0].to_owned(),
+            program: files[1].to_owned(),
+            rest: files[2..].iter().map(|f| (*f).to_owned()).collect(),
+        }))
+    }
+
+    /// The command-line argument naming these files, or `None` if one of them cannot be named
+    /// there (an absolute path, `..`, a comma, a space).
+    pub fn to_arg(&self) -> Option<String> {
+        let all: Vec<&str> = [self.loader.as_str(), self.program.as_str()]
+            .into_iter()
+            .chain(self.rest.iter().map(String::as_str))
+            .collect();
+        let ok = all.len() <= MAX_WARM_FILES && all.iter().all(|f| is_plain_relative(f));
+        ok.then(|| format!("{WARM_ARG}{}", all.join(",")))
+    }
+}
+
+/// A relative path of plain names: no `.` or `..` component, nothing but letters, digits and
+/// `._+-` in them (so it survives a kernel command line and cannot leave `/usr`).
+fn is_plain_relative(path: &str) -> bool {
+    !path.is_empty()
+        && path.split('/').all(|c| {
+            !c.is_empty()
+                && c != "."
+                && c != ".."
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'))
+        })
+}
 
 /// A protocol violation or a short read.
 #[derive(Debug, thiserror::Error)]
@@ -325,6 +400,41 @@ mod tests {
         let mut bad_flag = go.encode();
         bad_flag[SEED_LEN + 20] = 2;
         assert!(Go::decode(&bad_flag).is_err());
+    }
+
+    #[test]
+    fn warm_files_round_trip_through_the_command_line_and_refuse_escapes() {
+        let files = WarmFiles {
+            loader: "lib/x86_64-linux-gnu/ld-linux-x86-64.so.2".into(),
+            program: "bin/python3.11".into(),
+            rest: vec![
+                "lib/x86_64-linux-gnu/libc.so.6".into(),
+                "lib/locale/C.utf8/LC_CTYPE".into(),
+            ],
+        };
+        let arg = files.to_arg().unwrap();
+        let cmdline = format!("console=ttyS0 quiet {arg} panic=-1");
+        assert_eq!(
+            WarmFiles::from_cmdline(&cmdline).unwrap(),
+            Some(files.clone())
+        );
+        assert_eq!(
+            WarmFiles::from_cmdline("console=ttyS0 quiet").unwrap(),
+            None
+        );
+        for bad in [
+            "bridle.warm=bin/python3",
+            "bridle.warm=/lib/ld.so,bin/python3",
+            "bridle.warm=../lib/ld.so,bin/python3",
+            "bridle.warm=lib/./ld.so,bin/python3",
+            "bridle.warm=lib//ld.so,bin/python3",
+            "bridle.warm=lib/ld.so,bin/py$thon",
+        ] {
+            assert!(WarmFiles::from_cmdline(bad).is_err(), "{bad}");
+        }
+        let mut escaping = files;
+        escaping.rest.push("../etc/shadow".into());
+        assert_eq!(escaping.to_arg(), None);
     }
 
     #[test]

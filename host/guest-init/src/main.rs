@@ -8,12 +8,15 @@
 //! and the job folder are mounted read-only (QEMU also exports them read-only), `/proc` hides
 //! other users' processes, and the job's uid has a process limit. A job granted network gets
 //! `eth0` configured ([`net`]) before it starts; any other guest has no network device at all.
+//! A snapshot maker's guest may also start a warm interpreter before `READY` ([`warm`]), which
+//! a `python3` job's restored copy then becomes instead of starting one.
 
 mod net;
+mod warm;
 
 use bridle_guest_init::{
-    read_frame, write_frame, ExitReport, Go, ProtoError, JOB_UID, MAX_FRAME, TAG_EXIT, TAG_FATAL,
-    TAG_GO, TAG_READY, TAG_STARTED, TAG_STDERR, TAG_STDOUT,
+    read_frame, write_frame, ExitReport, Go, ProtoError, WarmFiles, JOB_UID, MAX_FRAME, TAG_EXIT,
+    TAG_FATAL, TAG_GO, TAG_READY, TAG_STARTED, TAG_STDERR, TAG_STDOUT,
 };
 use rustix::fs::Mode;
 use rustix::mount::{mount, MountFlags};
@@ -38,6 +41,13 @@ const OPEN_DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "t
 /// 9p mount options: the 9P2000.L dialect, large messages (fewer round trips under TCG), and
 /// the page cache (`loose`: the exports are read-only, so nothing can go stale within a job).
 const NINEP_OPTS: &str = "trans=virtio,version=9p2000.L,msize=262144,cache=loose";
+/// The job's whole environment (a warm interpreter starts with it too).
+const JOB_ENV: [(&str, &str); 4] = [
+    ("PATH", "/usr/bin:/bin"),
+    ("HOME", "/tmp"),
+    ("TMPDIR", "/tmp"),
+    ("LANG", "C.UTF-8"),
+];
 
 type Port = Arc<Mutex<File>>;
 
@@ -65,6 +75,19 @@ enum InitError {
     Proto(#[from] ProtoError),
     #[error("expected GO from the host, got frame {0:#x}")]
     UnexpectedFrame(u8),
+}
+
+/// The warm interpreter the kernel command line asks for, started; `None` when it asks for
+/// none (every guest but a snapshot maker's, and their restored copies, which inherit it).
+fn warm_up() -> Result<Option<warm::Warm>, InitError> {
+    let cmdline = sys(
+        "read /proc/cmdline",
+        std::fs::read_to_string("/proc/cmdline"),
+    )?;
+    match WarmFiles::from_cmdline(&cmdline)? {
+        Some(files) => Ok(Some(warm::Warm::start(&files, JOB_UID)?)),
+        None => Ok(None),
+    }
 }
 
 fn sys<T>(what: &'static str, r: Result<T, impl Into<io::Error>>) -> Result<T, InitError> {
@@ -99,6 +122,7 @@ fn open_port() -> io::Result<File> {
 
 fn run(port: &Port) -> Result<(), InitError> {
     lock_down_devices()?;
+    let warm = warm_up()?;
     send(port, TAG_READY, b"");
     // A snapshot of the guest is taken while init waits here: nothing job-specific has entered
     // the guest yet, and everything below happens afresh in every restored copy.
@@ -165,29 +189,34 @@ fn run(port: &Port) -> Result<(), InitError> {
     if go.network {
         net::configure().map_err(|(what, e)| InitError::Sys(what, e))?;
     }
-    run_job(port, &go)
+    run_job(port, &go, warm)
 }
 
-fn run_job(port: &Port, go: &Go) -> Result<(), InitError> {
+fn run_job(port: &Port, go: &Go, warm: Option<warm::Warm>) -> Result<(), InitError> {
     let oom_before = oom_kills();
-    let input = sys("open the job's input", File::open("/job/input"))?;
-    let mut child = sys(
-        "start the runtime",
-        Command::new(&go.runtime)
-            .arg("/job/code")
-            .uid(JOB_UID)
-            .gid(JOB_UID)
-            .current_dir("/tmp")
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("HOME", "/tmp")
-            .env("TMPDIR", "/tmp")
-            .env("LANG", "C.UTF-8")
-            .stdin(Stdio::from(input))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn(),
-    )?;
+    let mut child = match warm {
+        Some(w) if w.serves(&go.runtime) => w.go(go.pids)?,
+        other => {
+            if let Some(mut w) = other {
+                w.discard();
+            }
+            let input = sys("open the job's input", File::open("/job/input"))?;
+            sys(
+                "start the runtime",
+                Command::new(&go.runtime)
+                    .arg("/job/code")
+                    .uid(JOB_UID)
+                    .gid(JOB_UID)
+                    .current_dir("/tmp")
+                    .env_clear()
+                    .envs(JOB_ENV)
+                    .stdin(Stdio::from(input))
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn(),
+            )?
+        }
+    };
     send(port, TAG_STARTED, b"");
     let pids_watch = PidsWatch::start(go.pids);
     let (done_tx, done_rx) = mpsc::channel();

@@ -17,11 +17,15 @@
 //! Starting: KVM when a probe guest really boots ([`probe_kvm`]; `/dev/kvm` existing is not
 //! enough, see `TOOLCHAIN.md`), TCG otherwise. [`Boot::Snapshot`] restores a guest saved once
 //! at the point where init waits for its job, before any job data exists in it; each restore
-//! gets fresh entropy and the host's clock (see [`snapshot`]).
+//! gets fresh entropy and the host's clock (see [`snapshot`]). [`Boot::Warm`], the default,
+//! does the same and restores a `python3` job from a snapshot of its own in which the
+//! interpreter already started and waits to become the job ([`warm`]): under TCG that takes
+//! a Python job's first output from about 0.55 s to about 0.19 s (`bench/RESULTS.md`).
 
 pub mod net;
 pub mod snapshot;
 pub mod vm;
+pub mod warm;
 
 use crate::container::cgroup::{self, JobCgroup, Layout};
 use crate::job::{
@@ -29,8 +33,8 @@ use crate::job::{
     Tier,
 };
 use bridle_guest_init::{
-    write_frame, ExitReport, FrameReader, Go, SEED_LEN, TAG_EXIT, TAG_FATAL, TAG_GO, TAG_READY,
-    TAG_STARTED, TAG_STDERR, TAG_STDOUT,
+    write_frame, ExitReport, FrameReader, Go, WarmFiles, SEED_LEN, TAG_EXIT, TAG_FATAL, TAG_GO,
+    TAG_READY, TAG_STARTED, TAG_STDERR, TAG_STDOUT,
 };
 use std::io::{self, Read};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -70,6 +74,10 @@ pub enum Boot {
     Cold,
     /// Restore a pre-booted guest (saved once, before any job data) for every job.
     Snapshot,
+    /// As [`Boot::Snapshot`], and a `python3` job's guest is restored from a snapshot of its
+    /// own in which the interpreter has already started and waits to become the job
+    /// ([`warm`]; `host/guest-init/src/warm.rs`).
+    Warm,
 }
 
 /// Where the guest's parts are.
@@ -153,12 +161,15 @@ pub struct Microvm {
     net_tool: Option<PathBuf>,
     /// Where a job's CPU cgroup goes (a CPU limit below [`vm::VCPUS`] puts QEMU in one).
     cgroups: Layout,
+    /// The files a warm `python3` needs, or why it cannot have them; found at the first job
+    /// that could use them.
+    warm_python: OnceLock<Result<WarmFiles, String>>,
 }
 
 impl Microvm {
     /// The tier as this machine offers it: the located guest, the accelerator a probe found
     /// (`BRIDLE_MICROVM_ACCEL=tcg|kvm` overrides), and the boot mode (`BRIDLE_MICROVM_BOOT=
-    /// cold|snapshot`; default [`DEFAULT_BOOT`]). Snapshots are cached in
+    /// cold|snapshot|warm`; default [`DEFAULT_BOOT`]). Snapshots are cached in
     /// `$BRIDLE_MICROVM_CACHE`, else `$XDG_CACHE_HOME/bridle/microvm`, else
     /// `~/.cache/bridle/microvm`.
     pub fn from_env() -> Result<Self, SandboxError> {
@@ -171,6 +182,7 @@ impl Microvm {
         let boot = match std::env::var("BRIDLE_MICROVM_BOOT").as_deref() {
             Ok("cold") => Boot::Cold,
             Ok("snapshot") => Boot::Snapshot,
+            Ok("warm") => Boot::Warm,
             _ => DEFAULT_BOOT,
         };
         let snapshots = std::env::var_os("BRIDLE_MICROVM_CACHE")
@@ -196,7 +208,17 @@ impl Microvm {
             work_root: std::env::temp_dir(),
             net_tool: net::find(),
             cgroups: cgroup::detect_and_reap(),
+            warm_python: OnceLock::new(),
         }
+    }
+
+    /// The files a warm `python3` copies into its guest, or why there is no warm `python3`
+    /// here (then `python3` jobs restore the plain snapshot).
+    pub fn warm_python(&self) -> Result<&WarmFiles, &str> {
+        self.warm_python
+            .get_or_init(|| warm::python3(&self.usr))
+            .as_ref()
+            .map_err(String::as_str)
     }
 
     /// Uses `tool` as passt for jobs granted network, instead of the one found on the machine
@@ -220,15 +242,28 @@ impl Microvm {
         self.boot
     }
 
-    fn machine(&self, memory_mib: u64) -> Machine<'_> {
+    fn machine<'a>(&'a self, memory_mib: u64, warm: Option<&'a WarmFiles>) -> Machine<'a> {
         Machine {
             qemu: &self.artifacts.qemu,
             kernel: &self.artifacts.kernel,
             initrd: &self.artifacts.initrd,
             usr: &self.usr,
             accel: self.accel,
-            memory_mib,
+            memory_mib: memory_mib
+                + if warm.is_some() {
+                    vm::WARM_OVERHEAD_MIB
+                } else {
+                    0
+                },
+            warm,
         }
+    }
+
+    /// The warm interpreter a job's guest starts with: only restored guests have one, only
+    /// `python3` jobs use one, and only where the host's `python3` can be copied.
+    fn warm_for(&self, runtime: &str, network: bool) -> Option<&WarmFiles> {
+        let wanted = self.boot == Boot::Warm && !network && runtime == "python3";
+        wanted.then(|| self.warm_python().ok()).flatten()
     }
 
     fn run_job(
@@ -247,13 +282,15 @@ impl Microvm {
             None
         };
         let memory_mib = spec.limits.memory.div_ceil(1024 * 1024) + vm::GUEST_OVERHEAD_MIB;
-        let machine = self.machine(memory_mib);
+        let machine = self.machine(memory_mib, self.warm_for(&spec.runtime, spec.network));
         // The snapshot (made once per machine shape) is opened before this job's files exist.
         // It has no network card, and QEMU restores only the devices it saved: a job with
         // network boots cold.
         let restore = match (self.boot, spec.network) {
             (Boot::Cold, _) | (_, true) => None,
-            (Boot::Snapshot, false) => Some(snapshot::ensure(&machine, &self.snapshots)?),
+            (Boot::Snapshot | Boot::Warm, false) => {
+                Some(snapshot::ensure(&machine, &self.snapshots)?)
+            }
         };
         let dir = WorkDir::new(&self.work_root, "bridle-vm")?;
         let job_dir = dir.path().join("job");
@@ -416,10 +453,16 @@ impl Microvm {
         Ok(format!("/usr/{rel}"))
     }
 
-    /// Saves the pre-booted guest for a memory limit now, instead of at the first job.
-    pub fn prepare_snapshot(&self, memory: u64) -> Result<snapshot::Snapshot, SandboxError> {
+    /// Saves the pre-booted guest for a memory limit and a runtime now, instead of at the
+    /// first job (a warm `python3` has a snapshot of its own).
+    pub fn prepare_snapshot(
+        &self,
+        memory: u64,
+        runtime: &str,
+    ) -> Result<snapshot::Snapshot, SandboxError> {
         let memory_mib = memory.div_ceil(1024 * 1024) + vm::GUEST_OVERHEAD_MIB;
-        snapshot::ensure(&self.machine(memory_mib), &self.snapshots)
+        let machine = self.machine(memory_mib, self.warm_for(runtime, false));
+        snapshot::ensure(&machine, &self.snapshots)
     }
 }
 
@@ -435,7 +478,7 @@ impl Sandbox for Microvm {
 }
 
 /// The boot mode used unless `BRIDLE_MICROVM_BOOT` says otherwise: see `bench/RESULTS.md`.
-pub const DEFAULT_BOOT: Boot = Boot::Snapshot;
+pub const DEFAULT_BOOT: Boot = Boot::Warm;
 
 /// Runs one job in a fresh microVM configured from the environment ([`Microvm::from_env`]).
 pub fn run(
@@ -719,6 +762,7 @@ pub fn probe_kvm(artifacts: &Artifacts) -> Result<(), String> {
         usr: &usr,
         accel: Accel::Kvm,
         memory_mib: 64,
+        warm: None,
     };
     let dir = WorkDir::new(&std::env::temp_dir(), "bridle-kvm-probe").map_err(|e| e.to_string())?;
     let job_dir = dir.path().join("job");

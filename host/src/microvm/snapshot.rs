@@ -24,11 +24,24 @@
 //! - Both files are written under temporary names and renamed into a 0700 folder (memory
 //!   first, state last) after the maker QEMU has exited, so a half-written or another user's
 //!   snapshot is never restored.
+//! - A warm snapshot ([`Boot::Warm`](super::Boot::Warm), `python3` only) also holds an
+//!   interpreter that started as root and waits to become the job (guest-init's `warm.rs`).
+//!   It has read nothing of any job either: it starts before `READY`, from copies of the
+//!   host's own interpreter files, and only after `GO` opens the job's input, drops to the
+//!   job's uid and runs the code (`a_warm_python_job_sees_what_a_cold_one_sees` compares
+//!   everything a job can see of its start with a cold boot's; the escape suite runs warm).
+//!   What every copy shares, because it was computed before the snapshot: the interpreter's
+//!   string-hash key (`PYTHONHASHSEED`) and its own memory layout. Neither is secret from
+//!   the job that owns it, and learning them in one VM gives nothing in another but the
+//!   ability to predict str hash collisions, i.e. to slow a later job's dicts down with
+//!   crafted input, which its wall-clock limit bounds. Everything drawn after `GO`
+//!   (`os.urandom`, `random`, `secrets`, `uuid4`) comes from the reseeded CRNG
+//!   (`warm_python_jobs_get_fresh_randomness`).
 
-use super::vm::{self, Machine, Start, Vm, WorkDir, KERNEL_CMDLINE};
+use super::vm::{self, Machine, Start, Vm, WorkDir};
 use super::{unavailable, BOOT_TIMEOUT};
 use crate::job::SandboxError;
-use bridle_guest_init::{FrameReader, TAG_READY};
+use bridle_guest_init::{FrameReader, TAG_FATAL, TAG_READY};
 use std::fs::{self, File};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -61,7 +74,12 @@ impl Snapshot {
 /// The snapshot for `machine` in `dir`, made first if missing. Older snapshots of the same
 /// shape (a rebuilt kernel or init) are removed when a new one is made.
 pub fn ensure(machine: &Machine<'_>, dir: &Path) -> Result<Snapshot, SandboxError> {
-    let shape = format!("guest-{}-{}M-", machine.accel.as_str(), machine.memory_mib);
+    let flavour = if machine.warm.is_some() { "warm-" } else { "" };
+    let shape = format!(
+        "guest-{}-{}M-{flavour}",
+        machine.accel.as_str(),
+        machine.memory_mib
+    );
     let stem = format!("{shape}{:016x}", key(machine));
     let snap = Snapshot {
         ram: dir.join(format!("{stem}.ram")),
@@ -93,10 +111,19 @@ fn key(machine: &Machine<'_>) -> u64 {
     machine.accel.as_str().hash(&mut h);
     machine.memory_mib.hash(&mut h);
     machine.usr.hash(&mut h);
-    KERNEL_CMDLINE.hash(&mut h);
-    for p in [machine.qemu, machine.kernel, machine.initrd] {
+    vm::cmdline(machine).hash(&mut h);
+    // A warm interpreter's files are copied into the saved memory: an updated one is a new
+    // snapshot.
+    let warm_files = machine.warm.iter().flat_map(|w| {
+        [&w.loader, &w.program]
+            .into_iter()
+            .chain(&w.rest)
+            .map(|rel| machine.usr.join(rel))
+    });
+    let parts = [machine.qemu, machine.kernel, machine.initrd].map(Path::to_path_buf);
+    for p in parts.into_iter().chain(warm_files) {
         p.hash(&mut h);
-        if let Ok(m) = fs::metadata(p) {
+        if let Ok(m) = fs::metadata(&p) {
             (m.len(), m.mtime(), m.mtime_nsec(), m.ino()).hash(&mut h);
         }
     }
@@ -182,6 +209,12 @@ fn wait_ready(listener: &UnixListener, vm: &mut Vm) -> Result<UnixStream, String
                 match frames.next_frame() {
                     Ok(Some((TAG_READY, _))) => {
                         return stream.ok_or_else(|| "no channel".to_owned());
+                    }
+                    Ok(Some((TAG_FATAL, why))) => {
+                        return Err(format!(
+                            "the guest's init failed: {}",
+                            String::from_utf8_lossy(&why)
+                        ));
                     }
                     Ok(Some((tag, _))) => return Err(format!("unexpected frame {tag:#x}")),
                     Ok(None) => {}
@@ -312,16 +345,25 @@ mod tests {
 
     #[test]
     fn key_changes_with_the_machine_shape() {
-        let m = |mem, accel| Machine {
+        let warm = bridle_guest_init::WarmFiles {
+            loader: "bin/sh".into(),
+            program: "bin/sh".into(),
+            rest: Vec::new(),
+        };
+        let m = |mem, accel, warm| Machine {
             qemu: Path::new("/bin/sh"),
             kernel: Path::new("/bin/sh"),
             initrd: Path::new("/bin/sh"),
             usr: Path::new("/usr"),
             accel,
             memory_mib: mem,
+            warm,
         };
-        assert_eq!(key(&m(100, Accel::Tcg)), key(&m(100, Accel::Tcg)));
-        assert_ne!(key(&m(100, Accel::Tcg)), key(&m(101, Accel::Tcg)));
-        assert_ne!(key(&m(100, Accel::Tcg)), key(&m(100, Accel::Kvm)));
+        let plain = key(&m(100, Accel::Tcg, None));
+        assert_eq!(plain, key(&m(100, Accel::Tcg, None)));
+        assert_ne!(plain, key(&m(101, Accel::Tcg, None)));
+        assert_ne!(plain, key(&m(100, Accel::Kvm, None)));
+        // A warm interpreter is part of the saved memory.
+        assert_ne!(plain, key(&m(100, Accel::Tcg, Some(&warm))));
     }
 }

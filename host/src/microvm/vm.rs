@@ -21,6 +21,9 @@ pub const KERNEL_CMDLINE: &str = "console=ttyS0 quiet panic=-1 reboot=t tsc_earl
 /// The guest's memory beyond the job's own limit: kernel, init, page cache of the shared
 /// runtime. The job's limit is what the OOM killer enforces on top of it.
 pub const GUEST_OVERHEAD_MIB: u64 = 48;
+/// What a warm interpreter's guest needs beyond that: the interpreter's copied files (about
+/// 10 MB for Python) live in guest memory. The interpreter's own memory is the job's.
+pub const WARM_OVERHEAD_MIB: u64 = 16;
 /// The guest's virtual CPUs: one, so a CPU limit of a core or more is already met by the VM's
 /// shape; a smaller one needs a host cgroup on QEMU (see `super`).
 pub const VCPUS: u32 = 1;
@@ -58,6 +61,9 @@ pub struct Machine<'a> {
     pub usr: &'a Path,
     pub accel: Accel,
     pub memory_mib: u64,
+    /// The interpreter init warms up before `READY` (a snapshot maker's guest; its restored
+    /// copies inherit it from memory).
+    pub warm: Option<&'a bridle_guest_init::WarmFiles>,
 }
 
 /// How the QEMU process starts.
@@ -76,6 +82,15 @@ pub enum Start {
         ram: PathBuf,
         qmp: PathBuf,
     },
+}
+
+/// The guest kernel's command line for `machine`: [`KERNEL_CMDLINE`], and the warm
+/// interpreter's files if it has one.
+pub fn cmdline(machine: &Machine<'_>) -> String {
+    match machine.warm.and_then(bridle_guest_init::WarmFiles::to_arg) {
+        Some(warm) => format!("{KERNEL_CMDLINE} {warm}"),
+        None => KERNEL_CMDLINE.to_owned(),
+    }
 }
 
 /// A private folder for one VM: 0700, removed with everything in it when dropped.
@@ -347,7 +362,7 @@ pub fn args(
     a.push("-initrd".into());
     a.push(machine.initrd.into());
     a.push("-append".into());
-    a.push(KERNEL_CMDLINE.into());
+    a.push(cmdline(machine).into());
     let mut serial = OsString::from("file:");
     serial.push(console);
     a.push("-serial".into());
@@ -439,6 +454,7 @@ mod tests {
             usr: Path::new("/usr"),
             accel: Accel::Tcg,
             memory_mib: 300,
+            warm: None,
         }
     }
 
