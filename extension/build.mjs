@@ -12,10 +12,10 @@
 // the code's in ts/compat.ts behind the `BRIDLE_BROWSER` define (docs/browsers.md).
 
 import * as esbuild from "esbuild";
+import { zipSync } from "fflate";
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { crc32, deflateRawSync } from "node:zlib";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..");
@@ -146,61 +146,20 @@ async function filesUnder(dir) {
     .sort();
 }
 
+/** The date every archived file gets, so the same sources give the same archive. */
+const ARCHIVE_DATE = new Date(1980, 0, 1);
+
 /**
  * Writes `dir` as a zip archive (the Chrome Web Store's .zip, Firefox's unsigned .xpi: both
- * are zips with manifest.json at the root). Reproducible: sorted entries, every date
- * 1980-01-01, deflate at level 9 (stored when that is not smaller). No zip tool needed.
+ * are zips with manifest.json at the root), with fflate. Reproducible: sorted entries, every
+ * date 1980-01-01, deflate at level 9.
  */
 async function writeArchive(dir, file) {
-  const DOS_DATE = (0 << 9) | (1 << 5) | 1; // 1980-01-01
-  const UTF8 = 0x0800;
-  const locals = [];
-  const centrals = [];
-  let offset = 0;
-  const names = await filesUnder(dir);
-  for (const name of names) {
-    const data = await readFile(join(dir, name));
-    const deflated = deflateRawSync(data, { level: 9 });
-    const [method, body] = deflated.length < data.length ? [8, deflated] : [0, data];
-    const nameBytes = Buffer.from(name, "utf8");
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(UTF8, 6);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt16LE(0, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
-    local.writeUInt16LE(0, 28);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(UTF8, 8);
-    central.writeUInt16LE(method, 10);
-    central.writeUInt16LE(0, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(nameBytes.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, nameBytes, body);
-    centrals.push(central, nameBytes);
-    offset += local.length + nameBytes.length + body.length;
+  const entries = {};
+  for (const name of await filesUnder(dir)) {
+    entries[name] = [new Uint8Array(await readFile(join(dir, name))), { level: 9, mtime: ARCHIVE_DATE }];
   }
-  const directory = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(names.length, 8);
-  end.writeUInt16LE(names.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  await writeFile(file, Buffer.concat([...locals, directory, end]));
+  await writeFile(file, zipSync(entries));
 }
 
 const [browser, outDir, archive] = process.argv.slice(2);

@@ -715,6 +715,7 @@ fn vm_ends_itself_when_the_host_disappears() {
         accel: detected_accel(&a),
         memory_mib: 128,
         warm: None,
+        network: false,
     };
     let mut vm = Vm::spawn(&machine, dir.path(), &channel, &job_dir, Start::Cold).unwrap();
     let (mut stream, _) = listener.accept().unwrap();

@@ -469,7 +469,15 @@ fn a_network_tool_that_fails_is_reported_not_ignored() {
 /// the guest or passt is missing (never a silent skip).
 #[cfg(test)]
 fn microvm(work_root: &Path) -> bridle_host::microvm::Microvm {
-    use bridle_host::microvm::{detected_accel, Artifacts, Boot, Microvm};
+    microvm_booting(work_root, bridle_host::microvm::Boot::Snapshot)
+}
+
+#[cfg(test)]
+fn microvm_booting(
+    work_root: &Path,
+    boot: bridle_host::microvm::Boot,
+) -> bridle_host::microvm::Microvm {
+    use bridle_host::microvm::{detected_accel, Artifacts, Microvm};
     assert!(
         bridle_host::microvm::net::find().is_some(),
         "passt is missing: run `bash .ci/setup` (it installs the `passt` package) or `apt-get install passt`"
@@ -479,7 +487,7 @@ fn microvm(work_root: &Path) -> bridle_host::microvm::Microvm {
     });
     let accel = detected_accel(&artifacts);
     let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guest/snapshots");
-    Microvm::new(artifacts, accel, Boot::Snapshot, snapshots).with_work_root(work_root.into())
+    Microvm::new(artifacts, accel, boot, snapshots).with_work_root(work_root.into())
 }
 
 /// passt processes whose parent is this test process.
@@ -490,9 +498,19 @@ fn our_passts() -> Vec<u32> {
 
 #[test]
 fn a_granted_microvm_job_reaches_out_but_not_host_loopback() {
+    use bridle_host::microvm::Boot;
+    // Restored with a network card (the default; a `python3` job warm), and booted cold.
+    for boot in [Boot::Warm, Boot::Snapshot, Boot::Cold] {
+        println!("-- {boot:?}");
+        reaches_out_but_not_host_loopback(boot);
+    }
+}
+
+#[cfg(test)]
+fn reaches_out_but_not_host_loopback(boot: bridle_host::microvm::Boot) {
     let _serial = serial();
     let work = tempfile::tempdir().unwrap();
-    let vm = microvm(work.path());
+    let vm = microvm_booting(work.path(), boot);
     let addr = host_address();
     let reachable = addr.map(Server::on);
     let on_loopback = Server::on(Ipv4Addr::LOCALHOST);

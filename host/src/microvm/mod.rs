@@ -5,8 +5,9 @@
 //! `/usr` (the runtimes) and a per-job folder holding the code and input are exported read-only
 //! over virtio-9p; output and the exit status come back as frames over one virtio-serial port
 //! (`bridle_guest_init` has the protocol). There is no network card unless the job is granted
-//! network: then a virtio-net device backed by a host-side passt ([`net`]; such a job boots
-//! cold, the snapshot has no card). The guest's memory is the job's limit plus a fixed overhead (the guest's OOM killer enforces it, init is exempt),
+//! network: then a virtio-net device backed by a host-side passt ([`net`]; such a job restores
+//! a snapshot of its own that has the card, never one without). The guest's memory is the
+//! job's limit plus a fixed overhead (the guest's OOM killer enforces it, init is exempt),
 //! and the host kills QEMU at the wall-clock limit, on cancel, and when output exceeds the
 //! budget. A CPU limit below the VM's one vCPU puts QEMU in a host cgroup with that quota
 //! (`container::cgroup`, CPU only). Peak memory, CPU time and a process limit reached are
@@ -242,7 +243,12 @@ impl Microvm {
         self.boot
     }
 
-    fn machine<'a>(&'a self, memory_mib: u64, warm: Option<&'a WarmFiles>) -> Machine<'a> {
+    fn machine<'a>(
+        &'a self,
+        memory_mib: u64,
+        warm: Option<&'a WarmFiles>,
+        network: bool,
+    ) -> Machine<'a> {
         Machine {
             qemu: &self.artifacts.qemu,
             kernel: &self.artifacts.kernel,
@@ -256,13 +262,14 @@ impl Microvm {
                     0
                 },
             warm,
+            network,
         }
     }
 
     /// The warm interpreter a job's guest starts with: only restored guests have one, only
     /// `python3` jobs use one, and only where the host's `python3` can be copied.
-    fn warm_for(&self, runtime: &str, network: bool) -> Option<&WarmFiles> {
-        let wanted = self.boot == Boot::Warm && !network && runtime == "python3";
+    fn warm_for(&self, runtime: &str) -> Option<&WarmFiles> {
+        let wanted = self.boot == Boot::Warm && runtime == "python3";
         wanted.then(|| self.warm_python().ok()).flatten()
     }
 
@@ -282,15 +289,12 @@ impl Microvm {
             None
         };
         let memory_mib = spec.limits.memory.div_ceil(1024 * 1024) + vm::GUEST_OVERHEAD_MIB;
-        let machine = self.machine(memory_mib, self.warm_for(&spec.runtime, spec.network));
-        // The snapshot (made once per machine shape) is opened before this job's files exist.
-        // It has no network card, and QEMU restores only the devices it saved: a job with
-        // network boots cold.
-        let restore = match (self.boot, spec.network) {
-            (Boot::Cold, _) | (_, true) => None,
-            (Boot::Snapshot | Boot::Warm, false) => {
-                Some(snapshot::ensure(&machine, &self.snapshots)?)
-            }
+        let machine = self.machine(memory_mib, self.warm_for(&spec.runtime), spec.network);
+        // The snapshot (made once per machine shape; a job granted network restores one with
+        // its network card) is opened before this job's files exist.
+        let restore = match self.boot {
+            Boot::Cold => None,
+            Boot::Snapshot | Boot::Warm => Some(snapshot::ensure(&machine, &self.snapshots)?),
         };
         let dir = WorkDir::new(&self.work_root, "bridle-vm")?;
         let job_dir = dir.path().join("job");
@@ -373,10 +377,17 @@ impl Microvm {
                 cancel,
             };
             // passt fails fast (bad options, no resources) or not at all: by the time the guest
-            // has booted it is either gone or serving. A job granted network must not start
-            // without it, so with network the GO waits for the guest's READY and that check.
+            // has booted, or been restored (QEMU's start and the incoming migration, over
+            // 0.1 s), it is either gone or serving. A job granted network must not start
+            // without it, so with network the GO waits for that check (and a booting guest's
+            // READY; a restored one said it before it was saved).
             let ready = match passt.as_mut() {
-                Some(p) => session.wait_ready().and_then(|()| {
+                Some(p) => if restore.is_none() {
+                    session.wait_ready()
+                } else {
+                    Ok(())
+                }
+                .and_then(|()| {
                     if p.exited() {
                         Err(PumpError::Sandbox(net::failed(&passt_log)))
                     } else {
@@ -461,7 +472,7 @@ impl Microvm {
         runtime: &str,
     ) -> Result<snapshot::Snapshot, SandboxError> {
         let memory_mib = memory.div_ceil(1024 * 1024) + vm::GUEST_OVERHEAD_MIB;
-        let machine = self.machine(memory_mib, self.warm_for(runtime, false));
+        let machine = self.machine(memory_mib, self.warm_for(runtime), false);
         snapshot::ensure(&machine, &self.snapshots)
     }
 }
@@ -763,6 +774,7 @@ pub fn probe_kvm(artifacts: &Artifacts) -> Result<(), String> {
         accel: Accel::Kvm,
         memory_mib: 64,
         warm: None,
+        network: false,
     };
     let dir = WorkDir::new(&std::env::temp_dir(), "bridle-kvm-probe").map_err(|e| e.to_string())?;
     let job_dir = dir.path().join("job");

@@ -10,6 +10,10 @@
 //! guest reaches is what passt's ordinary host sockets reach: the outside network, and the
 //! host's own non-loopback addresses.
 //!
+//! A job granted network restores a snapshot of its own whose card was saved with a socket
+//! nobody served: the restore's card gets this job's passt, and the guest configures `eth0`
+//! only after `GO`.
+//!
 //! QEMU's built-in `-netdev user` (libslirp) is not used: in QEMU 7.2 it maps its gateway to the
 //! host's 127.0.0.1 with no option to turn that off short of `restrict=on`, which cuts
 //! everything.

@@ -74,12 +74,7 @@ impl Snapshot {
 /// The snapshot for `machine` in `dir`, made first if missing. Older snapshots of the same
 /// shape (a rebuilt kernel or init) are removed when a new one is made.
 pub fn ensure(machine: &Machine<'_>, dir: &Path) -> Result<Snapshot, SandboxError> {
-    let flavour = if machine.warm.is_some() { "warm-" } else { "" };
-    let shape = format!(
-        "guest-{}-{}M-{flavour}",
-        machine.accel.as_str(),
-        machine.memory_mib
-    );
+    let shape = shape(machine);
     let stem = format!("{shape}{:016x}", key(machine));
     let snap = Snapshot {
         ram: dir.join(format!("{stem}.ram")),
@@ -96,12 +91,42 @@ pub fn ensure(machine: &Machine<'_>, dir: &Path) -> Result<Snapshot, SandboxErro
     if let Ok(entries) = fs::read_dir(dir) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(&shape) && !name.starts_with(&stem) && !name.contains(".tmp") {
+            let replaced = name.starts_with(&shape) && !name.starts_with(&stem);
+            if (replaced || is_unflavoured(&name)) && !name.contains(".tmp") {
                 let _ = fs::remove_file(entry.path());
             }
         }
     }
     Ok(snap)
+}
+
+/// The name prefix shared by every snapshot of `machine`'s shape (the older ones a new
+/// snapshot replaces). No shape's prefix starts another's: a warm guest's names the flavour
+/// before the memory, so that neither kind's clean-up can remove the other's files.
+fn shape(machine: &Machine<'_>) -> String {
+    let flavour = match (machine.warm.is_some(), machine.network) {
+        (false, false) => "plain",
+        (true, false) => "warm",
+        (false, true) => "net",
+        (true, true) => "warm+net",
+    };
+    format!(
+        "guest-{}-{flavour}-{}M-",
+        machine.accel.as_str(),
+        machine.memory_mib
+    )
+}
+
+/// Whether `name` is a snapshot named before shapes had a flavour (`guest-tcg-304M-…`): no
+/// machine restores those any more.
+fn is_unflavoured(name: &str) -> bool {
+    let mut parts = name.split('-');
+    parts.next() == Some("guest")
+        && parts.next().is_some_and(|a| a == "tcg" || a == "kvm")
+        && parts.next().is_some_and(|m| {
+            m.strip_suffix('M')
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
 }
 
 /// Everything that shapes the saved guest. A changed kernel, init or QEMU is a new file.
@@ -112,6 +137,7 @@ fn key(machine: &Machine<'_>) -> u64 {
     machine.memory_mib.hash(&mut h);
     machine.usr.hash(&mut h);
     vm::cmdline(machine).hash(&mut h);
+    machine.network.hash(&mut h);
     // A warm interpreter's files are copied into the saved memory: an updated one is a new
     // snapshot.
     let warm_files = machine.warm.iter().flat_map(|w| {
@@ -144,7 +170,15 @@ fn make(machine: &Machine<'_>, snap: &Snapshot) -> Result<(), SandboxError> {
     let suffix = format!("tmp{:x}", vm::nonce()?);
     let tmp_ram = snap.ram.with_extension(format!("ram.{suffix}"));
     let tmp_state = snap.state.with_extension(format!("state.{suffix}"));
-    let mut vm = Vm::spawn(
+    // A snapshot for jobs granted network has their card, its backend a socket nobody serves
+    // (the guest sends nothing before `GO`); each restore gets its own passt's.
+    let (card, _unserved) = if machine.network {
+        let (card, peer) = UnixStream::pair().map_err(|e| SandboxError::io("socketpair", e))?;
+        (Some(rustix::fd::OwnedFd::from(card)), Some(peer))
+    } else {
+        (None, None)
+    };
+    let mut vm = Vm::spawn_with_network(
         machine,
         work.path(),
         &channel,
@@ -153,6 +187,7 @@ fn make(machine: &Machine<'_>, snap: &Snapshot) -> Result<(), SandboxError> {
             qmp: qmp_path.clone(),
             ram: tmp_ram.clone(),
         },
+        card,
     )?;
     let fail = |what: &str, vm: &Vm| {
         unavailable(
@@ -358,6 +393,7 @@ mod tests {
             accel,
             memory_mib: mem,
             warm,
+            network: false,
         };
         let plain = key(&m(100, Accel::Tcg, None));
         assert_eq!(plain, key(&m(100, Accel::Tcg, None)));
@@ -365,5 +401,34 @@ mod tests {
         assert_ne!(plain, key(&m(100, Accel::Kvm, None)));
         // A warm interpreter is part of the saved memory.
         assert_ne!(plain, key(&m(100, Accel::Tcg, Some(&warm))));
+        // One shape's clean-up never matches another shape's files.
+        // A network card is part of the device layout.
+        let net = |mem, warm| Machine {
+            network: true,
+            ..m(mem, Accel::Tcg, warm)
+        };
+        assert_ne!(plain, key(&net(100, None)));
+        let shapes: Vec<String> = [10, 100, 1000]
+            .into_iter()
+            .flat_map(|mem| {
+                [
+                    shape(&m(mem, Accel::Tcg, None)),
+                    shape(&m(mem, Accel::Tcg, Some(&warm))),
+                    shape(&net(mem, None)),
+                    shape(&net(mem, Some(&warm))),
+                ]
+            })
+            .collect();
+        for a in &shapes {
+            assert!(!is_unflavoured(&format!("{a}0123456789abcdef.ram")), "{a}");
+            for b in &shapes {
+                assert!(
+                    a == b || !b.starts_with(a.as_str()),
+                    "{a} is a prefix of {b}"
+                );
+            }
+        }
+        assert!(is_unflavoured("guest-tcg-304M-c65c1ff19391ef5b.ram"));
+        assert!(!is_unflavoured("guest-tcg-plain-304M-c65c1ff19391ef5b.ram"));
     }
 }

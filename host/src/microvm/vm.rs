@@ -64,6 +64,10 @@ pub struct Machine<'a> {
     /// The interpreter init warms up before `READY` (a snapshot maker's guest; its restored
     /// copies inherit it from memory).
     pub warm: Option<&'a bridle_guest_init::WarmFiles>,
+    /// A virtio-net card (a job granted network, or the snapshot such jobs restore): QEMU then
+    /// needs the socket of its backend ([`Vm::spawn_with_network`]). Every other guest has
+    /// none.
+    pub network: bool,
 }
 
 /// How the QEMU process starts.
@@ -200,9 +204,9 @@ impl Vm {
         Self::spawn_with_network(machine, dir, channel, job_dir, start, None)
     }
 
-    /// As [`Vm::spawn`], and with `net` (a connected stream socket: passt's peer, see
-    /// [`super::net`]) the guest gets a virtio-net device on it. Only for cold boots: the
-    /// snapshot has no network device.
+    /// As [`Vm::spawn`], with `net` (a connected stream socket: passt's peer, see
+    /// [`super::net`]) as the backend of the machine's virtio-net card: given exactly when the
+    /// machine has one.
     pub fn spawn_with_network(
         machine: &Machine<'_>,
         dir: &Path,
@@ -213,10 +217,12 @@ impl Vm {
     ) -> Result<Self, SandboxError> {
         let console = dir.join("console.log");
         let stderr = dir.join("qemu.err");
-        let mut args = args(machine, &console, channel, job_dir, &start);
-        if net.is_some() {
-            network_device(&mut args);
+        if machine.network != net.is_some() {
+            return Err(SandboxError::BadSpec(
+                "a VM with a network card needs its backend's socket, and only it".into(),
+            ));
         }
+        let args = args(machine, &console, channel, job_dir, &start);
         let err_file = File::create(&stderr)
             .map_err(|e| SandboxError::io(format!("create {}", stderr.display()), e))?;
         let stdin = match start {
@@ -349,7 +355,8 @@ pub fn args(
     push(&format!("{}M", machine.memory_mib));
     push("-smp");
     push(&VCPUS.to_string());
-    // No default devices, no user config, no display, no network card at all.
+    // No default devices, no user config, no display, no network card (one is added below only
+    // for a machine granted network).
     push("-nodefaults");
     push("-no-user-config");
     push("-display");
@@ -387,6 +394,11 @@ pub fn args(
         a.push("-device".into());
         a.push(format!("virtio-9p-device,fsdev={tag},mount_tag={tag}").into());
     }
+    // Last of the devices, in the same place for a snapshot and its restores (the device
+    // layout must match).
+    if machine.network {
+        network_device(&mut a);
+    }
     match start {
         Start::Cold => sandbox(&mut a, true),
         Start::Save { qmp, .. } => {
@@ -406,8 +418,8 @@ pub fn args(
     a
 }
 
-/// The network card of a VM granted network: virtio-net over virtio-mmio, its backend the
-/// stream socket QEMU inherits as [`FD_NET`].
+/// The network card of a VM granted network (or of the snapshot such VMs restore): virtio-net
+/// over virtio-mmio, its backend the stream socket QEMU inherits as [`FD_NET`].
 fn network_device(a: &mut Vec<OsString>) {
     a.push("-netdev".into());
     a.push(format!("stream,id=net0,server=off,addr.type=fd,addr.str={FD_NET}").into());
@@ -455,6 +467,7 @@ mod tests {
             accel: Accel::Tcg,
             memory_mib: 300,
             warm: None,
+            network: false,
         }
     }
 
@@ -484,14 +497,25 @@ mod tests {
 
     #[test]
     fn a_network_card_only_on_request_and_on_the_inherited_socket() {
-        let mut a = Vec::new();
-        network_device(&mut a);
-        let a: Vec<String> = a.iter().map(|s| s.to_string_lossy().into_owned()).collect();
-        assert_eq!(
-            a.join(" "),
-            "-netdev stream,id=net0,server=off,addr.type=fd,addr.str=3 \
-             -device virtio-net-device,netdev=net0"
-        );
+        let card = "-netdev stream,id=net0,server=off,addr.type=fd,addr.str=3 \
+                    -device virtio-net-device,netdev=net0";
+        assert!(!joined(&Start::Cold).contains("-netdev"));
+        let networked = Machine {
+            network: true,
+            ..machine()
+        };
+        let cmd = args(
+            &networked,
+            Path::new("/d/console.log"),
+            Path::new("/d/a,b.sock"),
+            Path::new("/d/job"),
+            &Start::Cold,
+        )
+        .iter()
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+        assert!(cmd.contains(card), "{cmd}");
     }
 
     #[test]
