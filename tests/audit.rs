@@ -1293,7 +1293,10 @@ mod cli {
     }
 
     fn write_log(name: &str, content: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("bridle-audit-test-{}", std::process::id()));
+        // Cargo's folder for integration tests' files (under target/), not the system's
+        // temporary folder, which these logs used to litter run after run.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("bridle-audit-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(name);
         std::fs::write(&path, content).unwrap();

@@ -29,7 +29,8 @@ fn field(json: &Value, key: &str) -> String {
 
 /// A planner key, an instance key, a policy trusting the planner, and the script.
 fn setup(name: &str, site_rules: &str) -> Setup {
-    let dir = std::env::temp_dir().join(format!("bridle-authorize-{name}-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("bridle-authorize-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let keys = |file: &str| -> Value {

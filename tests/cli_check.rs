@@ -13,7 +13,8 @@ const TYPO: &str =
     "bridle 1\ngoal \"x\"\norigins \"https://shop.example\"\nclik button \"Add to cart\"\n";
 
 fn dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bridle-cli-check-{name}-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("bridle-cli-check-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

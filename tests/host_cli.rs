@@ -15,8 +15,8 @@ struct Setup {
 
 impl Setup {
     fn new(name: &str) -> Setup {
-        let dir =
-            std::env::temp_dir().join(format!("bridle-host-cli-{name}-{}", std::process::id()));
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("bridle-host-cli-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let out = Command::new(bridle_bin())

@@ -8,6 +8,7 @@
 //!
 //! Needs slirp4netns, passt and the guest (`scripts/guest-kernel.sh`).
 
+use crate::microvm::SnapshotCache;
 use bridle_host::container::{launcher_args, Container};
 use bridle_host::job::{Cancel, JobOutcome, JobSpec, Limits, NullSink, Sandbox, Tier};
 use bridle_host::microvm::{detected_accel, Artifacts, Boot, Microvm};
@@ -48,13 +49,16 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn microvms() -> Result<(Microvm, Microvm), String> {
+/// A restoring and a cold-booting tier sharing a snapshot folder of their own, removed when
+/// the returned guard is dropped.
+fn microvms() -> Result<(Microvm, Microvm, SnapshotCache), String> {
     let artifacts = Artifacts::locate().map_err(|e| e.to_string())?;
     let accel = detected_accel(&artifacts);
-    let cache = std::env::temp_dir().join(format!("bridle-bench-snapshots-{}", std::process::id()));
+    let cache = SnapshotCache::new();
     Ok((
-        Microvm::new(artifacts.clone(), accel, Boot::Snapshot, cache.clone()),
-        Microvm::new(artifacts, accel, Boot::Cold, cache),
+        Microvm::new(artifacts.clone(), accel, Boot::Snapshot, cache.path()),
+        Microvm::new(artifacts, accel, Boot::Cold, cache.path()),
+        cache,
     ))
 }
 
@@ -81,7 +85,7 @@ pub fn network() -> Result<(), String> {
         with.as_secs_f64() / without.as_secs_f64().max(f64::MIN_POSITIVE)
     );
 
-    let (snapshot, cold) = microvms()?;
+    let (snapshot, cold, _cache) = microvms()?;
     let plain = job("sh", "exit 0", Tier::Microvm, false, Limits::default());
     let granted = job("sh", "exit 0", Tier::Microvm, true, Limits::default());
     let rows: [(&str, &Microvm, &JobSpec); 4] = [
@@ -118,7 +122,7 @@ pub fn network() -> Result<(), String> {
 }
 
 pub fn cpu() -> Result<(), String> {
-    let (snapshot, _) = microvms()?;
+    let (snapshot, _, _cache) = microvms()?;
     let spin = "import time\nt = time.monotonic()\nn = 0\nwhile time.monotonic() - t < 3:\n    n += 1\nprint(n)";
     let mut shares = Vec::new();
     for cpu in [1.0, 0.5] {

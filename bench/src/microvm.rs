@@ -15,6 +15,28 @@ use std::time::{Duration, Instant};
 /// Runs per configuration; the median is reported (each run is a whole VM, about a second).
 const RUNS: usize = 9;
 
+/// A snapshot folder of this run's own (so making the snapshots is measured too), removed
+/// with everything in it when dropped, on every path: snapshots are hundreds of megabytes.
+pub struct SnapshotCache(std::path::PathBuf);
+
+impl SnapshotCache {
+    pub fn new() -> Self {
+        SnapshotCache(
+            std::env::temp_dir().join(format!("bridle-bench-snapshots-{}", std::process::id())),
+        )
+    }
+
+    pub fn path(&self) -> std::path::PathBuf {
+        self.0.clone()
+    }
+}
+
+impl Drop for SnapshotCache {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Records when the first output arrived.
 struct FirstOutput {
     start: Instant,
@@ -77,8 +99,8 @@ fn bare(program: &str, code: &str) -> Result<Duration, String> {
 pub fn run() -> Result<(), String> {
     let artifacts = Artifacts::locate().map_err(|e| e.to_string())?;
     let accel = detected_accel(&artifacts);
-    // A fresh snapshot cache, so making the snapshot is measured too.
-    let cache = std::env::temp_dir().join(format!("bridle-bench-snapshots-{}", std::process::id()));
+    let guard = SnapshotCache::new();
+    let cache = guard.path();
     let cold = Microvm::new(artifacts.clone(), accel, Boot::Cold, cache.clone());
     let snap = Microvm::new(artifacts.clone(), accel, Boot::Snapshot, cache.clone());
     let warm = Microvm::new(artifacts, accel, Boot::Warm, cache.clone());
@@ -142,7 +164,6 @@ pub fn run() -> Result<(), String> {
             cold_first.as_secs_f64() / baseline.as_secs_f64().max(f64::MIN_POSITIVE),
         );
     }
-    let _ = std::fs::remove_dir_all(&cache);
     Ok(())
 }
 

@@ -121,17 +121,18 @@ fn create(path: &Path) -> Result<SigningKey, KeyFileError> {
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("bridle-planner-key-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    /// A fresh folder, removed when the test drops it.
+    fn scratch() -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix("bridle-planner-key-")
+            .tempdir()
+            .unwrap()
     }
 
     #[test]
     fn a_missing_key_is_created_once_and_then_read() {
-        let path = scratch("create").join("sub").join("planner.key");
+        let dir = scratch();
+        let path = dir.path().join("sub").join("planner.key");
         let (key, created) = load_or_create(&path).unwrap();
         assert!(created);
         let (again, created) = load_or_create(&path).unwrap();
@@ -149,7 +150,8 @@ mod tests {
     #[test]
     fn a_key_others_can_read_is_refused() {
         use std::os::unix::fs::PermissionsExt as _;
-        let path = scratch("mode").join("planner.key");
+        let dir = scratch();
+        let path = dir.path().join("planner.key");
         load_or_create(&path).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(matches!(
@@ -160,7 +162,8 @@ mod tests {
 
     #[test]
     fn junk_is_refused() {
-        let path = scratch("junk").join("planner.key");
+        let dir = scratch();
+        let path = dir.path().join("planner.key");
         std::fs::write(&path, "not a key\n").unwrap();
         #[cfg(unix)]
         {
