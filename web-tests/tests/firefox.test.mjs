@@ -241,7 +241,7 @@ describe("runs executed in Firefox ESR", { timeout: 240_000 }, () => {
     const origins = [site.base, site.cross];
     const script = scriptOf(origins, [
       `navigate "${site.base}/late-frame.html?cross=${encodeURIComponent(site.cross)}"`,
-      `wait for button "Pay" in frame "${site.cross}" to be visible timeout 8s`,
+      `wait for button "Pay" in frame "${site.cross}" to be visible timeout 12s`,
       `let s = text of button "Pay" in frame "${site.cross}"`,
       "return s",
     ]);

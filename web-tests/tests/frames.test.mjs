@@ -171,7 +171,7 @@ describe("frames in Chromium", { timeout: 600_000 }, () => {
   test("a wait wakes when a frame arrives, even when the page hides its load", { timeout: 120_000 }, async () => {
     // The frame is inserted after the page loaded, its document comes 1.5 s late, and the page
     // swallows element `load` events, so the content script's watcher never hears the frame
-    // come; the frame is removed 5 s after it was inserted. Only the browser can wake the
+    // come; the frame is removed 8 s after it was inserted. Only the browser can wake the
     // wait in time: here the tab's status (Chromium reports subframe loads there too) and the
     // frame's `webNavigation.onCompleted`; firefox.test.mjs runs the same page, where only
     // the latter comes.
@@ -187,7 +187,7 @@ describe("frames in Chromium", { timeout: 600_000 }, () => {
         [site.base, site.cross],
         [
           `navigate "${url}"`,
-          `wait for button "Pay" in frame "${site.cross}" to be visible timeout 8s`,
+          `wait for button "Pay" in frame "${site.cross}" to be visible timeout 12s`,
           `let s = text of button "Pay" in frame "${site.cross}"`,
           "return s",
         ],
