@@ -18,8 +18,11 @@
 //! the interpreter's own wrapped (to leave this start's frame out of tracebacks); the process
 //! changed uid without an `exec`, so the kernel keeps it non-dumpable and its `/proc/self`
 //! files belong to root (it still reads them; its children that `exec` are dumpable again);
-//! and the string-hash key and memory layout are those of the snapshot, the same in every
-//! restored copy (`host/src/microvm/snapshot.rs` says why that is acceptable).
+//! `/proc/self/cmdline` and `/proc/self/exe` show how it was started (the loader in
+//! [`WARM_ROOT`] running the copied interpreter on `zygote.py`), while `sys.executable` is
+//! `/usr/bin/python3` as usual; and the string-hash key and memory layout are those of the
+//! snapshot, the same in every restored copy (`host/src/microvm/snapshot.rs` says why that is
+//! acceptable).
 
 use crate::{sys, InitError, JOB_ENV, NINEP_OPTS};
 use bridle_guest_init::{WarmFiles, WARM_ROOT};
