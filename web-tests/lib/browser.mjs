@@ -22,15 +22,19 @@ const FLAGS = [
  * Launches headless Chromium (the new headless mode, which runs extensions) with only the
  * extension at `dist` loaded, in a fresh profile. Returns {context, close}.
  */
-export async function launchWithExtension(dist, { headless = true } = {}) {
+export async function launchWithExtension(dist, { headless = true, siteIsolation = true } = {}) {
   const profile = await mkdtemp(join(tmpdir(), "bridle-chromium-"));
+  // Without site isolation a cross-origin iframe shares its parent's renderer: for runs whose
+  // pages hold one, because of how Playwright handles out-of-process iframes (see
+  // `freshBrowser` in fixtures.mjs).
+  const isolation = siteIsolation ? [] : ["--disable-site-isolation-trials", "--disable-features=IsolateOrigins,site-per-process"];
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     // `make demo` shows a window when a display is present; tests always run headless.
     headless,
     // Playwright passes --disable-extensions by default; the extension must load.
     ignoreDefaultArgs: ["--disable-extensions"],
-    args: [...FLAGS, `--disable-extensions-except=${dist}`, `--load-extension=${dist}`],
+    args: [...FLAGS, ...isolation, `--disable-extensions-except=${dist}`, `--load-extension=${dist}`],
   });
   return {
     context,

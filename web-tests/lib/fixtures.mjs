@@ -27,11 +27,30 @@ const MAX_DELAY_MS = 5_000;
 
 /** Serves `FIXTURES` (and `extra`: URL path → absolute file) on 127.0.0.1 and on localhost.
  * `?delay=MS` holds a response back that long (at most 5 s), for pages that arrive late.
- * Returns {base, cross, close}. */
+ * `/signal?name=N` answers once the test called `signal(N)` (a page waiting for its cue without
+ * the test touching the page). `served` lists every URL answered, in order. Returns {base,
+ * cross, close, signal, served}. */
 export async function serveFixtures(extra = {}) {
+  const signalled = new Set();
+  const waiting = [];
+  const served = [];
+  const signal = (name) => {
+    signalled.add(name);
+    for (const w of waiting.splice(0)) {
+      if (w.name === name) w.res.writeHead(204).end();
+      else waiting.push(w);
+    }
+  };
   const handler = async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const path = url.pathname;
+    res.on("finish", () => served.push(req.url ?? ""));
+    if (path === "/signal") {
+      const name = url.searchParams.get("name") ?? "";
+      if (signalled.has(name)) res.writeHead(204).end();
+      else waiting.push({ name, res });
+      return;
+    }
     const delay = Math.min(Number(url.searchParams.get("delay")) || 0, MAX_DELAY_MS);
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     const file = extra[path] ?? join(FIXTURES, normalize(path).replace(/^(\.\.[/\\])+/, ""));
@@ -53,7 +72,12 @@ export async function serveFixtures(extra = {}) {
   return {
     base: `http://127.0.0.1:${servers[0].address().port}`,
     cross: `http://localhost:${servers[1].address().port}`,
-    close: () => servers.forEach((s) => s.close()),
+    close: () => {
+      for (const w of waiting.splice(0)) w.res.destroy();
+      servers.forEach((s) => s.close());
+    },
+    signal,
+    served,
   };
 }
 
@@ -86,10 +110,19 @@ export function runSuite(prefix, ready, current) {
   });
 }
 
-/** A fresh browser with the extension, trusting `planner` as `name`. Returns {browser, worker, instance}. */
-export async function freshBrowser(planner, name, policyExtra = "") {
+/**
+ * A fresh browser with the extension, trusting `planner` as `name`. Returns {browser, worker,
+ * instance}. `launch` goes to `launchWithExtension`: `{siteIsolation: false}` for runs whose
+ * pages hold cross-origin iframes. Playwright makes every out-of-process iframe wait for it
+ * until it has set the frame up, and in the windows the extension opens for its runs it
+ * sometimes never does (playwright-core 1.65): the frame then stays `about:blank` and its tab
+ * `loading` for good (seen in `frames.test.mjs` about one run in five on a loaded machine; a
+ * second debugger session cannot release it). No real browser holds a frame like that: it is
+ * the harness, so those runs keep cross-origin frames in their parent's renderer.
+ */
+export async function freshBrowser(planner, name, policyExtra = "", launch = {}) {
   assert.ok(existsSync(join(DIST_CHROME, "manifest.json")), `no ${DIST_CHROME}: run \`make dist\` first`);
-  const browser = await launchWithExtension(DIST_CHROME);
+  const browser = await launchWithExtension(DIST_CHROME, launch);
   const worker = await serviceWorker(browser.context);
   const instance = await worker.evaluate(() => self.bridle.instanceId());
   await worker.evaluate((t) => self.bridle.setPolicy(t), policyTrusting(planner, name) + policyExtra);
