@@ -116,7 +116,7 @@ export function runSuite(prefix, ready, current) {
  * pages hold cross-origin iframes. Playwright makes every out-of-process iframe wait for it
  * until it has set the frame up, and in the windows the extension opens for its runs it
  * sometimes never does (playwright-core 1.65): the frame then stays `about:blank` and its tab
- * `loading` for good (seen in `frames.test.mjs` about one run in five on a loaded machine; a
+ * `loading` for good (seen in `frames.test.mjs` about one run of the file in five here; a
  * second debugger session cannot release it). No real browser holds a frame like that: it is
  * the harness, so those runs keep cross-origin frames in their parent's renderer.
  */
