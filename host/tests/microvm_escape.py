@@ -19,6 +19,18 @@ def attempt(name):
     return run
 
 
+def writes_that_work(tries):
+    """The indexes of the attempted writes (callables) that did not raise OSError."""
+    done = []
+    for i, t in enumerate(tries):
+        try:
+            t()
+            done.append(i)
+        except OSError:
+            pass
+    return done
+
+
 def opens(path, mode="rb"):
     """Whether `path` opens (and reads) in `mode`; the OSError text when it does not."""
     try:
@@ -150,7 +162,6 @@ def _():
 
 @attempt("write_shared_usr")
 def _():
-    done = []
     tries = [
         lambda: open(f"/usr/{P['marker']}", "w").close(),
         lambda: os.mkdir(f"/usr/lib/{P['marker']}"),
@@ -159,12 +170,7 @@ def _():
         lambda: os.rename("/usr/bin/sh", "/usr/bin/sh.x"),
         lambda: open("/usr/bin/sh", "ab").close(),
     ]
-    for i, t in enumerate(tries):
-        try:
-            t()
-            done.append(i)
-        except OSError:
-            pass
+    done = writes_that_work(tries)
     return ("escaped" if done else "blocked"), f"writes that worked: {done}"
 
 
@@ -172,19 +178,13 @@ def _():
 def _():
     # The copies of the interpreter a warm guest started from (guest-init's warm.rs): another
     # job never sees them, but this one must not change what it runs on either.
-    done = []
     tries = [
         lambda: open(f"/rt/{P['marker']}", "w").close(),
         lambda: os.mkdir(f"/rt/usr/{P['marker']}"),
         lambda: [open(os.path.join(d, f), "ab").close() for d, _, fs in os.walk("/rt") for f in fs],
         lambda: [os.chmod(os.path.join(d, f), 0o777) for d, _, fs in os.walk("/rt") for f in fs],
     ]
-    for i, t in enumerate(tries):
-        try:
-            t()
-            done.append(i)
-        except OSError:
-            pass
+    done = writes_that_work(tries)
     present = os.path.isdir("/rt/usr")
     return ("escaped" if done else "blocked"), f"warm runtime present: {present}; writes that worked: {done}"
 

@@ -71,6 +71,9 @@ describe("frames in Chromium", { timeout: 600_000 }, () => {
   runSuite("frames", (s) => ({ dir, planner, site } = s), () => b);
 
   const framesUrl = () => `${site.base}/frames.html?cross=${encodeURIComponent(site.cross)}`;
+  /** Runs `lines` in the current browser `b`, with a token for `origins`; the result. */
+  const run = (origins, lines) =>
+    runScript({ ...b, dir, planner, name: NAME, origins, script: script(origins, lines) });
 
   test("every frame is in the snapshot, joined to its parent and to its <iframe>", { timeout: 120_000 }, async () => {
     b = await freshBrowser(planner, NAME);
@@ -116,27 +119,17 @@ describe("frames in Chromium", { timeout: 600_000 }, () => {
     // "Pay" is a sensitive word: standing click grants on both origins let the clicks run unasked.
     const standing = (origin) => `\n[[site]]\norigin = "${origin}"\nstanding = [{ verb = "click" }]\n`;
     b = await freshBrowser(planner, NAME, standing(site.base) + standing(site.cross), IN_PROCESS);
-    const result = await runScript({
-      ...b,
-      dir,
-      planner,
-      name: NAME,
-      origins: [site.base, site.cross],
-      script: script(
-        [site.base, site.cross],
-        [
-          `navigate "${framesUrl()}"`,
-          `wait for button "Pay" in frame "${site.cross}" to be visible timeout 10s`,
-          `fill textbox "Card holder" in frame "${site.cross}" with "Ada"`,
-          `click button "Pay" in frame "${site.cross}"`,
-          `fill textbox "Card holder" in form "Card" in frame "${site.base}" with "Bob"`,
-          `click button "Pay" in form "Card" in frame "${site.base}"`,
-          `wait for text "cross paid by Ada" to be visible timeout 5s`,
-          `let s = text of status in frame "${site.cross}"`,
-          "return s",
-        ],
-      ),
-    });
+    const result = await run([site.base, site.cross], [
+      `navigate "${framesUrl()}"`,
+      `wait for button "Pay" in frame "${site.cross}" to be visible timeout 10s`,
+      `fill textbox "Card holder" in frame "${site.cross}" with "Ada"`,
+      `click button "Pay" in frame "${site.cross}"`,
+      `fill textbox "Card holder" in form "Card" in frame "${site.base}" with "Bob"`,
+      `click button "Pay" in form "Card" in frame "${site.base}"`,
+      `wait for text "cross paid by Ada" to be visible timeout 5s`,
+      `let s = text of status in frame "${site.cross}"`,
+      "return s",
+    ]);
     if (result.outcome !== "completed") await printFrames(b.worker);
     assert.equal(result.outcome, "completed", JSON.stringify(result.error));
     assert.equal(result.value, "cross paid by Ada");
@@ -186,22 +179,12 @@ describe("frames in Chromium", { timeout: 600_000 }, () => {
     // the latter comes.
     b = await freshBrowser(planner, NAME, "", IN_PROCESS);
     const url = `${site.base}/late-frame.html?cross=${encodeURIComponent(site.cross)}`;
-    const result = await runScript({
-      ...b,
-      dir,
-      planner,
-      name: NAME,
-      origins: [site.base, site.cross],
-      script: script(
-        [site.base, site.cross],
-        [
-          `navigate "${url}"`,
-          `wait for button "Pay" in frame "${site.cross}" to be visible timeout 12s`,
-          `let s = text of button "Pay" in frame "${site.cross}"`,
-          "return s",
-        ],
-      ),
-    });
+    const result = await run([site.base, site.cross], [
+      `navigate "${url}"`,
+      `wait for button "Pay" in frame "${site.cross}" to be visible timeout 12s`,
+      `let s = text of button "Pay" in frame "${site.cross}"`,
+      "return s",
+    ]);
     assert.equal(result.outcome, "completed", JSON.stringify(result.error));
     assert.equal(result.value, "Pay");
   });
@@ -222,25 +205,15 @@ describe("frames in Chromium", { timeout: 600_000 }, () => {
       ],
     );
     await page.close();
-    const result = await runScript({
-      ...b,
-      dir,
-      planner,
-      name: NAME,
-      origins: [site.base],
-      script: script(
-        [site.base],
-        [
-          `navigate "${url}"`,
-          `click button "Confirm inline"`,
-          `wait for text "inline clicked" to be visible timeout 5s`,
-          `click button "Confirm blank"`,
-          `wait for text "blank clicked" to be visible timeout 5s`,
-          `let s = text of css "#log"`,
-          "return s",
-        ],
-      ),
-    });
+    const result = await run([site.base], [
+      `navigate "${url}"`,
+      `click button "Confirm inline"`,
+      `wait for text "inline clicked" to be visible timeout 5s`,
+      `click button "Confirm blank"`,
+      `wait for text "blank clicked" to be visible timeout 5s`,
+      `let s = text of css "#log"`,
+      "return s",
+    ]);
     assert.equal(result.outcome, "completed", JSON.stringify(result.error));
     assert.equal(result.value, "the parent saw the click");
     await verifiedLog(b.worker, dir, b.instance);
@@ -255,30 +228,13 @@ describe("frames in Chromium", { timeout: 600_000 }, () => {
       // The page swaps the frame on the server's cue; the new document's content script is
       // ready once the extension reads the frame.
       site.signal("swap");
-      const swapped = await snapshotOf(b.worker, url).then(() =>
-        b.worker.evaluate(async () => {
-          for (let tries = 0; tries < 100; tries += 1) {
-            for (const tab of await chrome.tabs.query({})) {
-              const frames = await self.bridleTest.snapshotTab(tab.id).then((j) => JSON.parse(j).frames, () => []);
-              if (frames.some((f) => f.url.includes("who=swapped"))) return true;
-            }
-            await new Promise((r) => setTimeout(r, 100));
-          }
-          return false;
-        }),
-      );
+      const seen = async () => (await snapshotOf(b.worker, url)).includes("who=swapped") || null;
+      const swapped = await waitUntil(seen).catch(() => false);
       assert.ok(swapped, `the frame was not swapped; served: ${site.served.join(" ")}`);
     };
     // Swap while the window is open, then approve.
     const approval = answerApproval(b.browser.context, "Approve once", undefined, swap);
-    const result = await runScript({
-      ...b,
-      dir,
-      planner,
-      name: NAME,
-      origins: [site.base, site.cross],
-      script: script([site.base, site.cross], [`navigate "${url}"`, `click button "Pay" in frame "${site.cross}"`]),
-    });
+    const result = await run([site.base, site.cross], [`navigate "${url}"`, `click button "Pay" in frame "${site.cross}"`]);
     await approval.catch(() => undefined);
     if (result.error?.code !== "act-failed") await printFrames(b.worker);
     assert.equal(result.outcome, "failed", JSON.stringify(result));
