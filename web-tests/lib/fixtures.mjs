@@ -183,17 +183,22 @@ export function script(origins, lines, goal = "Exercise the page") {
 /**
  * The run's tab: the newest page whose URL contains `part`. Playwright can lose track of the
  * URL of a tab the extension navigated (it keeps reporting `""`), so a page is also asked for
- * its own `location.href`. Throws when no page shows `part`.
+ * its own `location.href`; and it can learn of a tab late, so this is tried for about 5 s.
+ * Throws when no page shows `part`.
  */
 export async function pageShowing(context, part) {
-  const pages = context.pages();
-  for (const page of pages.toReversed()) {
-    if (page.url().includes(part)) return page;
-  }
-  for (const page of pages.toReversed()) {
-    if (page.isClosed()) continue;
-    const href = await page.evaluate(() => location.href).catch(() => "");
-    if (href.includes(part)) return page;
+  let pages = [];
+  for (let tries = 0; tries < 50; tries += 1) {
+    pages = context.pages().filter((p) => !p.isClosed()).toReversed();
+    const known = pages.find((p) => p.url().includes(part));
+    if (known !== undefined) return known;
+    for (const page of pages) {
+      // A page Playwright holds paused never answers; do not wait on it for good.
+      const late = new Promise((r) => setTimeout(() => r(""), 1_000));
+      const href = await Promise.race([page.evaluate(() => location.href).catch(() => ""), late]);
+      if (href.includes(part)) return page;
+    }
+    await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no page shows ${part} (pages: ${pages.map((p) => JSON.stringify(p.url())).join(", ")})`);
 }
