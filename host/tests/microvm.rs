@@ -214,6 +214,24 @@ fn sleep_past_the_wall_clock_is_killed() {
     assert_eq!(text(&o.stdout), "before\n");
 }
 
+/// Under TCG the guest has no local APIC timer (`noapictimer`, see `vm.rs`): the PIT is its
+/// only timer. Sleeps, and the timers that a job's own waits rely on, end on time in a booted
+/// guest and in a restored one, by the guest's clock and by the host's.
+#[test]
+fn guest_timers_fire_on_time() {
+    let code = "import time\n\
+                t = time.monotonic()\n\
+                time.sleep(0.5)\n\
+                print(round(time.monotonic() - t, 2))";
+    for (boot, name) in [(Boot::Cold, "timer-cold"), (Boot::Warm, "timer-warm")] {
+        let o = run(boot, name, &spec("python3", code, b"", Limits::default()));
+        assert_eq!(o.exit, Some(0), "{boot:?}: {o:?}");
+        let slept: f64 = text(&o.stdout).trim().parse().unwrap();
+        assert!((0.5..2.0).contains(&slept), "{boot:?}: slept {slept} s: {o:?}");
+        assert!(o.wall_ms >= 500, "{boot:?}: {o:?}");
+    }
+}
+
 #[test]
 fn memory_bomb_hits_the_memory_limit() {
     let limits = Limits {

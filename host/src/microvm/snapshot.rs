@@ -134,6 +134,7 @@ fn key(machine: &Machine<'_>) -> u64 {
     let mut h = DefaultHasher::new();
     FORMAT.hash(&mut h);
     machine.accel.as_str().hash(&mut h);
+    machine.accel.cpu().hash(&mut h);
     machine.memory_mib.hash(&mut h);
     machine.usr.hash(&mut h);
     vm::cmdline(machine).hash(&mut h);
