@@ -158,6 +158,29 @@ fn job_run_reports_limits_and_signals() {
     assert_eq!(v["limits_hit"], serde_json::json!(["wall"]));
 }
 
+/// `--network` and `--cpu` are checked like the extension's job requests: a token without a
+/// network grant refuses the network; a CPU above the policy's ceiling is refused.
+#[test]
+fn job_run_network_and_cpu_are_checked_against_the_token_and_policy() {
+    let s = Setup::new("asks");
+    let out = s.job_run(&s.token("inst"), "true", &["--json", "--network"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)["refused"], "network");
+    let out = s.job_run(&s.token("inst"), "true", &["--json", "--cpu", "64"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)["refused"], "cpu");
+}
+
 #[test]
 fn job_run_refusals_exit_one() {
     let s = Setup::new("refusals");
@@ -193,6 +216,10 @@ fn job_run_usage_errors_exit_two() {
             .code(),
         Some(2)
     );
+    for cpu in ["0", "-1", "NaN", "inf", "half"] {
+        let out = s.job_run(&token, "true", &["--cpu", cpu]);
+        assert_eq!(out.status.code(), Some(2), "--cpu {cpu}");
+    }
     assert_eq!(
         s.job_run(&token, "true", &["--input", "/nonexistent/input"])
             .status
@@ -405,4 +432,109 @@ fn doctor_reports_every_check_and_exits_by_the_container_tier() {
             assert!(c["fix"].as_str().is_some_and(|f| !f.is_empty()), "{c}");
         }
     }
+}
+
+/// This process's effective uid (from `/proc/self/status`: the tests crate has no libc).
+fn euid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    uids.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+/// An IPv4 address of this machine that is not loopback, from `ip`.
+fn host_address() -> String {
+    let out = Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "scope", "global"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let found = text.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        words.find(|w| *w == "inet")?;
+        Some(words.next()?.split('/').next()?.to_owned())
+    });
+    found.unwrap_or_else(|| panic!("no IPv4 address other than loopback here: {text}"))
+}
+
+/// A browser starts the host as the user, never as root: a container job granted network
+/// still gets it there. slirp4netns's own sandbox needs root, so such a host confines it with
+/// Landlock (`host/src/container/net.rs`); this runs `bridle job run` as an unprivileged user
+/// (as `nobody` when the tests run as root) and has the job fetch a line from a server on the
+/// host's own address.
+#[test]
+fn a_host_that_is_not_root_gives_container_jobs_their_network() {
+    const NOBODY: u32 = 65534;
+    let s = Setup::new("unprivileged-net");
+    let policy = std::fs::read_to_string(s.path("policy.toml")).unwrap() + "network = true\n";
+    std::fs::write(s.path("policy.toml"), policy).unwrap();
+    let out = Command::new(bridle_bin())
+        .args([
+            "token", "mint", "--iss", "p", "--aud", "inst", "--verb", "job",
+        ])
+        .args(["--runtime", "python3", "--sandbox", "container"])
+        .args(["--network", "true", "--key"])
+        .arg(s.path("planner.key"))
+        .output()
+        .unwrap();
+    succeeded(&out);
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+
+    let address = host_address();
+    let server = std::net::TcpListener::bind((address.as_str(), 0)).unwrap();
+    let port = server.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((mut peer, _)) = server.accept() {
+            let _ = peer.write_all(b"hello from the host\n");
+        }
+    });
+    let code = format!(
+        "import socket\ns = socket.create_connection(('{address}', {port}), timeout=10)\n\
+         print(s.recv(100).decode().strip())\n"
+    );
+    std::fs::write(s.path("code.py"), code).unwrap();
+    // The host's own state folder, writable by the user it runs as.
+    let state = s.path("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let mut cmd = if euid() == 0 {
+        std::os::unix::fs::chown(&state, Some(NOBODY), Some(NOBODY)).unwrap();
+        let tun = std::fs::metadata("/dev/net/tun").map(|m| {
+            use std::os::unix::fs::PermissionsExt;
+            m.permissions().mode() & 0o006 == 0o006
+        });
+        assert!(
+            matches!(tun, Ok(true)),
+            "/dev/net/tun is not readable and writable by every user ({tun:?}), as Debian's \
+             udev makes it (mode 0666): `chmod 0666 /dev/net/tun` (.ci/setup does)"
+        );
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(bridle_bin());
+        c
+    } else {
+        Command::new(bridle_bin())
+    };
+    let out = cmd
+        .env("BRIDLE_STATE_DIR", &state)
+        .env("HOME", s.path("home"))
+        .env("TMPDIR", "/tmp")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .args(["job", "run", "--json", "--network", "--policy"])
+        .arg(s.path("policy.toml"))
+        .args([
+            "--token",
+            &token,
+            "--instance",
+            "inst",
+            "--runtime",
+            "python3",
+        ])
+        .args(["--tier", "container", "--code"])
+        .arg(s.path("code.py"))
+        .output()
+        .unwrap();
+    succeeded(&out);
+    let v = json(&out);
+    assert_eq!(v["stdout"], "hello from the host\n", "{v}");
+    assert_eq!(v["exit"], 0, "{v}");
 }

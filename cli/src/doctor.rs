@@ -171,6 +171,25 @@ fn network_tool(check: &'static str, found: Option<PathBuf>, tool: &str, who: &s
             ),
             Some("load the tun module (modprobe tun)"),
         ),
+        // slirp4netns opens it as the host's user (a browser starts the host as the user).
+        Some(path)
+            if check == "job network"
+                && std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open("/dev/net/tun")
+                    .is_err() =>
+        {
+            finding(
+                check,
+                Status::Warn,
+                format!(
+                    "{} is there but this user cannot open /dev/net/tun: {who} are refused",
+                    path.display()
+                ),
+                Some("chmod 0666 /dev/net/tun (Debian's default mode for it)"),
+            )
+        }
         Some(path) => finding(check, Status::Ok, path.display().to_string(), None),
         None => finding(
             check,

@@ -49,6 +49,12 @@ pub struct RunArgs {
     /// Memory limit, like `256MB`
     #[arg(long, value_parser = parse_memory)]
     memory: Option<u64>,
+    /// CPU limit in cores, like `0.5` (the token's grant and the policy's `max_cpu` bound it)
+    #[arg(long, value_parser = parse_cpu)]
+    cpu: Option<f64>,
+    /// Ask for network access (the token must grant it and the policy allow it)
+    #[arg(long)]
+    network: bool,
     /// Print one JSON object instead of the job's output
     #[arg(long)]
     json: bool,
@@ -62,6 +68,16 @@ fn parse_tier(text: &str) -> Result<Tier, String> {
 fn parse_memory(text: &str) -> Result<u64, String> {
     text.parse::<bridle_executor::token::Memory>()
         .map(bridle_executor::token::Memory::bytes)
+}
+
+/// A positive, finite number of cores.
+fn parse_cpu(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a number of cores like `1` or `0.5`"
+        )),
+    }
 }
 
 /// `500ms`, `10s`, `2m`, `1h`: one number and one unit.
@@ -151,8 +167,8 @@ fn run_job(args: RunArgs) -> ExitCode {
         tier: Some(args.tier),
         timeout: args.timeout,
         memory: args.memory,
-        cpu: None,
-        network: false,
+        cpu: args.cpu,
+        network: args.network,
         script: None,
     };
     let spec = match authorize(

@@ -227,7 +227,10 @@ fn guest_timers_fire_on_time() {
         let o = run(boot, name, &spec("python3", code, b"", Limits::default()));
         assert_eq!(o.exit, Some(0), "{boot:?}: {o:?}");
         let slept: f64 = text(&o.stdout).trim().parse().unwrap();
-        assert!((0.5..2.0).contains(&slept), "{boot:?}: slept {slept} s: {o:?}");
+        assert!(
+            (0.5..2.0).contains(&slept),
+            "{boot:?}: slept {slept} s: {o:?}"
+        );
         assert!(o.wall_ms >= 500, "{boot:?}: {o:?}");
     }
 }

@@ -177,14 +177,21 @@ impl JobNetwork {
         );
         let log_for_child = log.try_clone().map_err(io("dup the slirp4netns log"))?;
 
+        // It parses the job's packets, so it is confined either way: a seccomp filter, and its
+        // own mount namespace with an empty root and no capabilities when the host is root.
+        // slirp4netns can make that namespace only as root: as any other user it first becomes
+        // root in the job's user namespace, where bubblewrap maps only the job's uid. A host
+        // that is not root (the browser starts it as the user) confines it with Landlock
+        // instead (`Confinement`).
+        let confinement = Confinement::for_this_host()?;
         let mut cmd = Command::new(tool);
+        if confinement.is_none() {
+            cmd.arg("--enable-sandbox");
+        }
         cmd.args([
             "--configure".to_owned(),
             format!("--mtu={MTU}"),
             "--disable-host-loopback".to_owned(),
-            // Its own mount namespace with an empty root and no capabilities, and a seccomp
-            // filter: it parses the job's packets.
-            "--enable-sandbox".to_owned(),
             "--enable-seccomp".to_owned(),
             format!("--exit-fd={FD_EXIT}"),
             format!("--ready-fd={FD_READY}"),
@@ -218,6 +225,9 @@ impl JobNetwork {
         .map_err(|e| NetError::Failed {
             said: e.to_string(),
         })?;
+        if let Some(confinement) = confinement {
+            confinement.apply_at_exec(&mut cmd);
+        }
         let child = cmd
             .spawn()
             .map_err(io(format!("spawn {}", tool.display())))?;
@@ -257,6 +267,106 @@ impl JobNetwork {
 impl Drop for JobNetwork {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// What a slirp4netns started by a host that is not root may touch: its own program and
+/// libraries, the host's `/etc` (its resolver configuration) and `/run` (where that may link
+/// to), `/proc` (the namespace descriptors it is handed), and `/dev/net/tun`. Nothing else of
+/// the file system, not even to read: the user's files stay out of reach of a slirp4netns
+/// the job's packets took over. Its network is not limited (it makes the job's connections).
+#[derive(Debug)]
+struct Confinement {
+    /// A Landlock ruleset, applied between fork and exec.
+    ruleset: OwnedFd,
+}
+
+/// Read (and execute) beneath these; see [`Confinement`].
+const CONFINED_READ: &[&str] = &["/usr", "/lib", "/lib64", "/bin", "/etc", "/run", "/proc"];
+/// Read and write, the one device slirp4netns opens.
+const CONFINED_TUN: &str = "/dev/net/tun";
+
+impl Confinement {
+    /// `None` for a root host (slirp4netns's own sandbox applies); the Landlock ruleset
+    /// otherwise, or an error when this kernel has no Landlock: a slirp4netns with nothing
+    /// but its seccomp filter between the job's packets and the user's files is refused,
+    /// never run silently.
+    fn for_this_host() -> Result<Option<Confinement>, NetError> {
+        if rustix::process::geteuid().is_root() {
+            return Ok(None);
+        }
+        Confinement::landlock().map(Some)
+    }
+
+    /// The Landlock ruleset of [`Confinement`], whoever the host runs as.
+    fn landlock() -> Result<Confinement, NetError> {
+        use landlock::{
+            path_beneath_rules, Access, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr,
+            RulesetCreatedAttr, ABI,
+        };
+        // Filesystem rules (ABI 1) are required; what later ABIs add (truncation, device
+        // ioctls) is used where the kernel has it.
+        let (required, wanted) = (ABI::V1, ABI::V6);
+        let fail = |e: landlock::RulesetError| NetError::Failed {
+            said: format!(
+                "a host that is not root confines slirp4netns with Landlock, and that failed \
+                 ({e}); run `bridle doctor`"
+            ),
+        };
+        let existing = |paths: &'static [&'static str]| {
+            paths.iter().copied().filter(|p| Path::new(p).exists())
+        };
+        let created = Ruleset::default()
+            // Landlock or nothing: a kernel without it must not leave slirp4netns unconfined.
+            .set_compatibility(CompatLevel::HardRequirement)
+            .handle_access(AccessFs::from_all(required))
+            .map_err(fail)?
+            .set_compatibility(CompatLevel::BestEffort)
+            .handle_access(AccessFs::from_all(wanted))
+            .map_err(fail)?
+            .create()
+            .map_err(fail)?
+            .add_rules(path_beneath_rules(
+                existing(CONFINED_READ),
+                AccessFs::from_read(wanted),
+            ))
+            .map_err(fail)?
+            .add_rules(path_beneath_rules(
+                [CONFINED_TUN],
+                AccessFs::from_all(wanted),
+            ))
+            .map_err(fail)?;
+        let ruleset: Option<OwnedFd> = created.into();
+        let ruleset = ruleset.ok_or_else(|| NetError::Failed {
+            said: "this kernel has no Landlock to confine slirp4netns in a host that is not root"
+                .into(),
+        })?;
+        Ok(Confinement { ruleset })
+    }
+
+    /// Makes `cmd`'s process restrict itself to the ruleset just before it executes
+    /// slirp4netns (so the rules cover the program's own start too).
+    fn apply_at_exec(self, cmd: &mut Command) {
+        use std::os::unix::process::CommandExt;
+        let ruleset = self.ruleset;
+        #[expect(
+            unsafe_code,
+            reason = "pre_exec is unsafe; Landlock has no other way to confine a child"
+        )]
+        // SAFETY: the closure runs in the forked child before exec and makes only two
+        // async-signal-safe system calls (prctl and landlock_restrict_self) on a descriptor the
+        // parent keeps open until the spawn returns; it allocates nothing and takes no lock.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::syscall(libc::SYS_landlock_restrict_self, ruleset.as_raw_fd(), 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
     }
 }
 
@@ -334,6 +444,35 @@ fn said(mut log: std::fs::File) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    /// What slirp4netns may touch in a host that is not root, tried by a shell under the same
+    /// confinement (as root too: Landlock binds root like anyone).
+    #[test]
+    fn a_confined_slirp4netns_reads_only_what_it_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "the user's file").unwrap();
+        let attempt = |script: &str| {
+            let mut cmd = Command::new("/bin/sh");
+            cmd.arg("-c").arg(script).arg("sh").arg(&secret);
+            Confinement::landlock().unwrap().apply_at_exec(&mut cmd);
+            cmd.output().unwrap()
+        };
+        // No redirections: not even /dev/null is within the rules.
+        let ok = attempt("cat /etc/hostname /proc/self/status && ls /usr/lib");
+        assert!(ok.status.success(), "{ok:?}");
+        let read = attempt("cat \"$1\"");
+        assert!(!read.status.success(), "read the user's file: {read:?}");
+        assert!(!String::from_utf8_lossy(&read.stdout).contains("the user's file"));
+        let write = attempt("echo x > \"$1.new\"");
+        assert!(
+            !write.status.success(),
+            "wrote beside the user's file: {write:?}"
+        );
+        assert!(!dir.path().join("secret.new").exists());
+        let home = attempt("ls /root /home");
+        assert!(!home.status.success(), "listed home folders: {home:?}");
+    }
     use super::*;
 
     #[test]
