@@ -274,7 +274,9 @@ impl Drop for JobNetwork {
 /// libraries, the host's `/etc` (its resolver configuration) and `/run` (where that may link
 /// to), `/proc` (the namespace descriptors it is handed), and `/dev/net/tun`. Nothing else of
 /// the file system, not even to read: the user's files stay out of reach of a slirp4netns
-/// the job's packets took over. Its network is not limited (it makes the job's connections).
+/// the job's packets took over. Nor abstract unix sockets, nor signals to other processes,
+/// where the kernel's Landlock can say so (ABI 6). Its network is not limited (it makes the
+/// job's connections).
 #[derive(Debug)]
 struct Confinement {
     /// A Landlock ruleset, applied between fork and exec.
@@ -302,7 +304,7 @@ impl Confinement {
     fn landlock() -> Result<Confinement, NetError> {
         use landlock::{
             path_beneath_rules, Access, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr,
-            RulesetCreatedAttr, ABI,
+            RulesetCreatedAttr, Scope, ABI,
         };
         // Filesystem rules (ABI 1) are required; what later ABIs add (truncation, device
         // ioctls) is used where the kernel has it.
@@ -323,6 +325,10 @@ impl Confinement {
             .map_err(fail)?
             .set_compatibility(CompatLevel::BestEffort)
             .handle_access(AccessFs::from_all(wanted))
+            .map_err(fail)?
+            // No abstract unix sockets and no signals beyond itself (a desktop's X11 and D-Bus
+            // listen on abstract sockets).
+            .scope(Scope::from_all(wanted))
             .map_err(fail)?
             .create()
             .map_err(fail)?
@@ -472,6 +478,30 @@ mod tests {
         assert!(!dir.path().join("secret.new").exists());
         let home = attempt("ls /root /home");
         assert!(!home.status.success(), "listed home folders: {home:?}");
+        // Abstract unix sockets (X11's, D-Bus's) are out of reach where Landlock scopes them.
+        if crate::container::shim::landlock_abi().is_some_and(|abi| abi >= 6) {
+            use std::os::linux::net::SocketAddrExt;
+            let name = format!("bridle-confined-{}", std::process::id());
+            let addr = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
+            let _listener = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
+            let connect =
+                format!("import socket; socket.socket(socket.AF_UNIX).connect('\\0{name}')");
+            let mut cmd = Command::new("/usr/bin/python3");
+            cmd.args(["-c", &connect]);
+            let open = cmd.output().unwrap();
+            assert!(
+                open.status.success(),
+                "the listener is reachable unconfined: {open:?}"
+            );
+            let mut cmd = Command::new("/usr/bin/python3");
+            cmd.args(["-c", &connect]);
+            Confinement::landlock().unwrap().apply_at_exec(&mut cmd);
+            let scoped = cmd.output().unwrap();
+            assert!(
+                !scoped.status.success(),
+                "reached an abstract socket: {scoped:?}"
+            );
+        }
     }
     use super::*;
 
