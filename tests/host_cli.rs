@@ -163,22 +163,12 @@ fn job_run_reports_limits_and_signals() {
 #[test]
 fn job_run_network_and_cpu_are_checked_against_the_token_and_policy() {
     let s = Setup::new("asks");
-    let out = s.job_run(&s.token("inst"), "true", &["--json", "--network"]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(json(&out)["refused"], "network");
-    let out = s.job_run(&s.token("inst"), "true", &["--json", "--cpu", "64"]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(json(&out)["refused"], "cpu");
+    for (ask, refused) in [(&["--network"][..], "network"), (&["--cpu", "64"], "cpu")] {
+        let out = s.job_run(&s.token("inst"), "true", &[&["--json"], ask].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{ask:?}: {stderr}");
+        assert_eq!(json(&out)["refused"], refused, "{ask:?}");
+    }
 }
 
 #[test]

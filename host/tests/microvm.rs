@@ -31,8 +31,12 @@ fn artifacts() -> Artifacts {
     }
 }
 
+/// `BRIDLE_MICROVM_CACHE` as the host reads it (a run as another user cannot write the
+/// workspace's folder), else the workspace's.
 fn snapshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guest/snapshots")
+    std::env::var_os("BRIDLE_MICROVM_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guest/snapshots"))
 }
 
 /// A private folder for one test's job folders, checked empty after every job.
@@ -113,7 +117,9 @@ fn run(boot: Boot, name: &str, job: &JobSpec) -> JobOutcome {
 
 /// Host processes whose command line mentions `path` (a QEMU of that job would).
 fn processes_mentioning(path: &Path) -> Vec<String> {
-    let needle = path.to_string_lossy().into_owned();
+    // With the slash: the folder of a test named `exit` is a prefix of `exit-warm`'s, which
+    // another test may be using at the same time.
+    let needle = format!("{}/", path.to_string_lossy());
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         if let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) {

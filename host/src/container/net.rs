@@ -450,6 +450,22 @@ fn said(mut log: std::fs::File) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_tool_is_named() {
+        let e = require(Some(Path::new("/nonexistent/slirp4netns"))).unwrap_err();
+        assert!(matches!(e, NetError::Missing { tool: TOOL, .. }));
+        let e = SandboxError::from(e);
+        assert!(e.to_string().contains("slirp4netns"), "{e}");
+        assert!(e.to_string().contains("apt-get install slirp4netns"), "{e}");
+        assert!(matches!(require(None), Err(NetError::Missing { .. })));
+    }
+
+    #[test]
+    fn resolv_conf_names_only_the_forwarder() {
+        assert_eq!(RESOLV_CONF, b"nameserver 10.0.2.3\n");
+    }
 
     /// What slirp4netns may touch in a host that is not root, tried by a shell under the same
     /// confinement (as root too: Landlock binds root like anyone).
@@ -502,21 +518,5 @@ mod tests {
                 "reached an abstract socket: {scoped:?}"
             );
         }
-    }
-    use super::*;
-
-    #[test]
-    fn a_missing_tool_is_named() {
-        let e = require(Some(Path::new("/nonexistent/slirp4netns"))).unwrap_err();
-        assert!(matches!(e, NetError::Missing { tool: TOOL, .. }));
-        let e = SandboxError::from(e);
-        assert!(e.to_string().contains("slirp4netns"), "{e}");
-        assert!(e.to_string().contains("apt-get install slirp4netns"), "{e}");
-        assert!(matches!(require(None), Err(NetError::Missing { .. })));
-    }
-
-    #[test]
-    fn resolv_conf_names_only_the_forwarder() {
-        assert_eq!(RESOLV_CONF, b"nameserver 10.0.2.3\n");
     }
 }
