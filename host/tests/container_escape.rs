@@ -5,7 +5,7 @@
 #[cfg(test)]
 mod common;
 
-use bridle_host::job::{Cancel, LimitHit, OutputSink, Sandbox, Stream};
+use bridle_host::job::{Cancel, JobSpec, LimitHit, OutputSink, Sandbox, Stream};
 use common::*;
 use std::io::Read;
 use std::net::{TcpListener, UdpSocket};
@@ -280,6 +280,59 @@ while True:
     assert_ne!(o.exit, Some(0), "{o:?}");
     assert!(o.limits_hit.contains(&LimitHit::Memory), "{o:?}");
     assert!(o.peak_memory.unwrap_or(0) <= 64 * 1024 * 1024, "{o:?}");
+}
+
+/// A host with no usable cgroup (a user session without delegated controllers, as a browser
+/// may start it) still stops a memory bomb and a fork bomb: rlimits stand in (RLIMIT_AS and
+/// RLIMIT_NPROC, weaker and silent about which limit hit, as `bridle doctor` says).
+#[test]
+fn without_a_cgroup_rlimits_still_stop_memory_and_fork_bombs() {
+    let c = container().without_cgroups();
+    let run_on = |s: &JobSpec| {
+        c.run(s, &mut bridle_host::job::NullSink, &Cancel::new())
+            .unwrap_or_else(|e| panic!("the job did not run: {e}"))
+    };
+    let mut memory = spec(
+        "python3",
+        r#"
+blocks = []
+try:
+    while True:
+        blocks.append(bytearray(8 * 1024 * 1024))
+except MemoryError:
+    n = len(blocks)
+    blocks.clear()
+    print("memory refused after", n * 8, "MiB")
+"#,
+    );
+    memory.limits.memory = 64 * 1024 * 1024;
+    let o = run_on(&memory);
+    let said = stdout(&o);
+    let mib: u64 = said
+        .strip_prefix("memory refused after ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no MemoryError: {o:?}"));
+    assert!(mib < 64, "{mib} MiB allocated under a 64 MiB limit: {o:?}");
+
+    let mut fork = spec(
+        "python3",
+        r#"
+import os, time
+n = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+        n += 1
+except OSError as e:
+    print("fork refused", e.errno, n < 16)
+"#,
+    );
+    fork.limits.pids = 16;
+    let o = run_on(&fork);
+    assert!(stdout(&o).starts_with("fork refused 11 True"), "{o:?}");
 }
 
 #[test]

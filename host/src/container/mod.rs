@@ -185,6 +185,16 @@ impl Container {
         self
     }
 
+    /// The tier as a host without a usable cgroup runs it (a user session with no delegated
+    /// controllers): rlimits stand in for the memory and process limits. For the tests of
+    /// that fallback, on machines that do have a cgroup.
+    pub fn without_cgroups(mut self) -> Self {
+        self.layout = Layout::None {
+            why: "cgroups left out on purpose".into(),
+        };
+        self
+    }
+
     /// The cgroup layout in use.
     pub fn layout(&self) -> &Layout {
         &self.layout
