@@ -43,6 +43,11 @@ impl Setup {
     }
 
     fn token(&self, aud: &str) -> String {
+        self.token_with(aud, &[])
+    }
+
+    /// A `job` token for `sh` and `python3` in a container, with `extra` mint flags.
+    fn token_with(&self, aud: &str, extra: &[&str]) -> String {
         let out = Command::new(bridle_bin())
             .args(["token", "mint", "--iss", "p", "--aud", aud, "--verb", "job"])
             .args([
@@ -52,8 +57,9 @@ impl Setup {
                 "python3",
                 "--sandbox",
                 "container",
-                "--key",
             ])
+            .args(extra)
+            .arg("--key")
             .arg(self.path("planner.key"))
             .output()
             .unwrap();
@@ -62,7 +68,11 @@ impl Setup {
     }
 
     fn cmd(&self) -> Command {
-        let mut cmd = Command::new(bridle_bin());
+        self.in_setup(Command::new(bridle_bin()))
+    }
+
+    /// `cmd` with this setup's state folder and home, and no XDG folders of the caller's.
+    fn in_setup(&self, mut cmd: Command) -> Command {
         cmd.env("BRIDLE_STATE_DIR", self.path("state"))
             .env("HOME", self.path("home"))
             .env_remove("XDG_CONFIG_HOME")
@@ -457,17 +467,7 @@ fn a_host_that_is_not_root_gives_container_jobs_their_network() {
     let s = Setup::new("unprivileged-net");
     let policy = std::fs::read_to_string(s.path("policy.toml")).unwrap() + "network = true\n";
     std::fs::write(s.path("policy.toml"), policy).unwrap();
-    let out = Command::new(bridle_bin())
-        .args([
-            "token", "mint", "--iss", "p", "--aud", "inst", "--verb", "job",
-        ])
-        .args(["--runtime", "python3", "--sandbox", "container"])
-        .args(["--network", "true", "--key"])
-        .arg(s.path("planner.key"))
-        .output()
-        .unwrap();
-    succeeded(&out);
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let token = s.token_with("inst", &["--network", "true"]);
 
     let address = host_address();
     let server = std::net::TcpListener::bind((address.as_str(), 0)).unwrap();
@@ -485,7 +485,7 @@ fn a_host_that_is_not_root_gives_container_jobs_their_network() {
     // The host's own state folder, writable by the user it runs as.
     let state = s.path("state");
     std::fs::create_dir_all(&state).unwrap();
-    let mut cmd = if euid() == 0 {
+    let cmd = if euid() == 0 {
         std::os::unix::fs::chown(&state, Some(NOBODY), Some(NOBODY)).unwrap();
         let tun = std::fs::metadata("/dev/net/tun").map(|m| {
             use std::os::unix::fs::PermissionsExt;
@@ -503,12 +503,9 @@ fn a_host_that_is_not_root_gives_container_jobs_their_network() {
     } else {
         Command::new(bridle_bin())
     };
-    let out = cmd
-        .env("BRIDLE_STATE_DIR", &state)
-        .env("HOME", s.path("home"))
+    let out = s
+        .in_setup(cmd)
         .env("TMPDIR", "/tmp")
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("XDG_DATA_HOME")
         .args(["job", "run", "--json", "--network", "--policy"])
         .arg(s.path("policy.toml"))
         .args([

@@ -242,8 +242,9 @@ print(os.getuid(), os.getgid(), set(caps), nnp)
     );
 }
 
-#[test]
-fn a_fork_bomb_stops_at_the_pids_limit() {
+/// A job forking until refused under a limit of 16 processes; it prints
+/// `fork refused ERRNO True` when the refusal came before the 16th child.
+fn fork_bomb() -> JobSpec {
     let mut s = spec(
         "python3",
         r#"
@@ -260,7 +261,12 @@ except OSError as e:
 "#,
     );
     s.limits.pids = 16;
-    let o = run_limited(&s);
+    s
+}
+
+#[test]
+fn a_fork_bomb_stops_at_the_pids_limit() {
+    let o = run_limited(&fork_bomb());
     assert!(stdout(&o).starts_with("fork refused 11 True"), "{o:?}");
     assert!(o.limits_hit.contains(&LimitHit::Pids), "{o:?}");
 }
@@ -288,10 +294,6 @@ while True:
 #[test]
 fn without_a_cgroup_rlimits_still_stop_memory_and_fork_bombs() {
     let c = container().without_cgroups();
-    let run_on = |s: &JobSpec| {
-        c.run(s, &mut bridle_host::job::NullSink, &Cancel::new())
-            .unwrap_or_else(|e| panic!("the job did not run: {e}"))
-    };
     let mut memory = spec(
         "python3",
         r#"
@@ -306,7 +308,7 @@ except MemoryError:
 "#,
     );
     memory.limits.memory = 64 * 1024 * 1024;
-    let o = run_on(&memory);
+    let o = run_on(&c, &memory);
     let said = stdout(&o);
     let mib: u64 = said
         .strip_prefix("memory refused after ")
@@ -315,23 +317,7 @@ except MemoryError:
         .unwrap_or_else(|| panic!("no MemoryError: {o:?}"));
     assert!(mib < 64, "{mib} MiB allocated under a 64 MiB limit: {o:?}");
 
-    let mut fork = spec(
-        "python3",
-        r#"
-import os, time
-n = 0
-try:
-    while True:
-        if os.fork() == 0:
-            time.sleep(60)
-            os._exit(0)
-        n += 1
-except OSError as e:
-    print("fork refused", e.errno, n < 16)
-"#,
-    );
-    fork.limits.pids = 16;
-    let o = run_on(&fork);
+    let o = run_on(&c, &fork_bomb());
     assert!(stdout(&o).starts_with("fork refused 11 True"), "{o:?}");
 }
 

@@ -43,11 +43,6 @@ mod support {
         s
     }
 
-    pub fn run_on(c: &Container, s: &JobSpec) -> JobOutcome {
-        c.run(s, &mut bridle_host::job::NullSink, &Cancel::new())
-            .unwrap_or_else(|e| panic!("the job did not run: {e}"))
-    }
-
     /// An IPv4 address of this machine that is not loopback: from its interfaces (`ip`), else the
     /// source address of its default route. `None` (the test then says why it skips) on a machine
     /// with only loopback.

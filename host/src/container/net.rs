@@ -315,9 +315,6 @@ impl Confinement {
                  ({e}); run `bridle doctor`"
             ),
         };
-        let existing = |paths: &'static [&'static str]| {
-            paths.iter().copied().filter(|p| Path::new(p).exists())
-        };
         let created = Ruleset::default()
             // Landlock or nothing: a kernel without it must not leave slirp4netns unconfined.
             .set_compatibility(CompatLevel::HardRequirement)
@@ -333,7 +330,7 @@ impl Confinement {
             .create()
             .map_err(fail)?
             .add_rules(path_beneath_rules(
-                existing(CONFINED_READ),
+                super::shim::existing_paths(CONFINED_READ),
                 AccessFs::from_read(wanted),
             ))
             .map_err(fail)?

@@ -76,6 +76,15 @@ fn limit(resource: Resource, value: u64) -> Result<(), String> {
     setrlimit(resource, lim).map_err(|e| format!("setrlimit {resource:?}: {e}"))
 }
 
+/// Those of `paths` that exist here: a Landlock rule needs an open path, and a machine without
+/// `/lib64`, say, must still get the other rules.
+pub(super) fn existing_paths(paths: &'static [&'static str]) -> impl Iterator<Item = &'static str> {
+    paths
+        .iter()
+        .copied()
+        .filter(|p| std::path::Path::new(p).exists())
+}
+
 fn landlock(network: bool) -> Result<(), String> {
     let err = |e: landlock::RulesetError| format!("landlock: {e}");
     let mut ruleset = Ruleset::default()
@@ -89,24 +98,18 @@ fn landlock(network: bool) -> Result<(), String> {
             .handle_access(AccessNet::from_all(LANDLOCK_ABI))
             .map_err(err)?;
     }
-    let existing = |paths: &'static [&'static str]| {
-        paths
-            .iter()
-            .copied()
-            .filter(|p| std::path::Path::new(p).exists())
-    };
     ruleset
         .scope(Scope::from_all(LANDLOCK_ABI))
         .map_err(err)?
         .create()
         .map_err(err)?
         .add_rules(path_beneath_rules(
-            existing(READ_PATHS),
+            existing_paths(READ_PATHS),
             AccessFs::from_read(LANDLOCK_ABI),
         ))
         .map_err(err)?
         .add_rules(path_beneath_rules(
-            existing(WRITE_PATHS),
+            existing_paths(WRITE_PATHS),
             AccessFs::from_all(LANDLOCK_ABI),
         ))
         .map_err(err)?

@@ -43,8 +43,12 @@ pub fn limited() -> Container {
 }
 
 pub fn run_limited(spec: &JobSpec) -> JobOutcome {
-    limited()
-        .run(spec, &mut NullSink, &Cancel::new())
+    run_on(&limited(), spec)
+}
+
+/// Runs `spec` on the tier `c`, failing the test if it did not run.
+pub fn run_on(c: &Container, spec: &JobSpec) -> JobOutcome {
+    c.run(spec, &mut NullSink, &Cancel::new())
         .unwrap_or_else(|e| panic!("the job did not run: {e}"))
 }
 
@@ -63,9 +67,7 @@ pub fn spec(runtime: &str, code: &str) -> JobSpec {
 }
 
 pub fn run(spec: &JobSpec) -> JobOutcome {
-    container()
-        .run(spec, &mut NullSink, &Cancel::new())
-        .unwrap_or_else(|e| panic!("the job did not run: {e}"))
+    run_on(&container(), spec)
 }
 
 pub fn py(code: &str) -> JobOutcome {
