@@ -181,26 +181,52 @@ export function script(origins, lines, goal = "Exercise the page") {
 }
 
 /**
- * The run's tab: the newest page whose URL contains `part`. Playwright can lose track of the
- * URL of a tab the extension navigated (it keeps reporting `""`), so a page is also asked for
- * its own `location.href`; and it can learn of a tab late, so this is tried for about 5 s.
- * Throws when no page shows `part`.
+ * The run's tab: the newest page whose URL contains `part`, read over a CDP session of its
+ * own. Playwright can lose track of a tab the extension opened (seen on slow machines: it
+ * keeps reporting the URL `""` and never answers `page.evaluate`), so each page is asked for
+ * its `location.href` over a fresh session, which does not depend on Playwright's view of
+ * the page; and it can learn of a tab late, so this is tried for about 5 s. Throws when no
+ * page shows `part`.
+ * @returns {Promise<TabReader>}
  */
-export async function pageShowing(context, part) {
-  let pages = [];
+export async function tabShowing(context, part) {
+  let seen = [];
   for (let tries = 0; tries < 50; tries += 1) {
-    pages = context.pages().filter((p) => !p.isClosed()).toReversed();
-    const known = pages.find((p) => p.url().includes(part));
-    if (known !== undefined) return known;
-    for (const page of pages) {
-      // A page Playwright holds paused never answers; do not wait on it for good.
-      const late = new Promise((r) => setTimeout(() => r(""), 1_000));
-      const href = await Promise.race([page.evaluate(() => location.href).catch(() => ""), late]);
-      if (href.includes(part)) return page;
+    seen = [];
+    for (const page of context.pages().filter((p) => !p.isClosed()).toReversed()) {
+      const cdp = await context.newCDPSession(page).catch(() => null);
+      if (cdp === null) continue;
+      const tab = new TabReader(cdp);
+      const href = await tab.evaluate(() => location.href).catch((e) => `(${e.message})`);
+      seen.push(href);
+      if (href.includes(part)) return tab;
+      await cdp.detach().catch(() => undefined);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`no page shows ${part} (pages: ${pages.map((p) => JSON.stringify(p.url())).join(", ")})`);
+  throw new Error(`no page shows ${part} (pages: ${seen.map((u) => JSON.stringify(u)).join(", ")})`);
+}
+
+/** Reads a tab's main frame over a CDP session: `Runtime.evaluate` in the page's own world. */
+class TabReader {
+  constructor(cdp) {
+    this.cdp = cdp;
+  }
+
+  /** `fn(arg)` evaluated in the page (awaited, returned by value); gives up after `ms`. */
+  async evaluate(fn, arg = null, ms = 2_000) {
+    const call = this.cdp.send("Runtime.evaluate", {
+      expression: `(${fn})(${JSON.stringify(arg)})`,
+      awaitPromise: true,
+      returnByValue: true,
+    });
+    // A page that is paused never answers; do not wait on it for good.
+    let timer;
+    const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)));
+    const { result, exceptionDetails } = await Promise.race([call, late]).finally(() => clearTimeout(timer));
+    if (exceptionDetails !== undefined) throw new Error(exceptionDetails.exception?.description ?? exceptionDetails.text);
+    return result.value;
+  }
 }
 
 /** The audit log verifies with `bridle audit verify --instance`; returns its text. */
