@@ -162,35 +162,19 @@ fn warm_python() -> Finding {
 /// host's loopback); without it those jobs are refused, naming it.
 fn network_tool(check: &'static str, found: Option<PathBuf>, tool: &str, who: &str) -> Finding {
     match found {
-        Some(path) if check == "job network" && !Path::new("/dev/net/tun").exists() => finding(
-            check,
-            Status::Warn,
-            format!(
-                "{} is there but /dev/net/tun is not: {who} are refused",
-                path.display()
-            ),
-            Some("load the tun module (modprobe tun)"),
-        ),
-        // slirp4netns opens it as the host's user (a browser starts the host as the user).
-        Some(path)
-            if check == "job network"
-                && std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open("/dev/net/tun")
-                    .is_err() =>
-        {
-            finding(
+        // Only slirp4netns (the container tier's) opens the device; passt needs none.
+        Some(path) => match (check == "job network").then(tun_problem).flatten() {
+            Some((problem, fix)) => finding(
                 check,
                 Status::Warn,
                 format!(
-                    "{} is there but this user cannot open /dev/net/tun: {who} are refused",
+                    "{} is there but {problem}: {who} are refused",
                     path.display()
                 ),
-                Some("chmod 0666 /dev/net/tun (Debian's default mode for it)"),
-            )
-        }
-        Some(path) => finding(check, Status::Ok, path.display().to_string(), None),
+                Some(fix),
+            ),
+            None => finding(check, Status::Ok, path.display().to_string(), None),
+        },
         None => finding(
             check,
             Status::Warn,
@@ -202,6 +186,20 @@ fn network_tool(check: &'static str, found: Option<PathBuf>, tool: &str, who: &s
             }),
         ),
     }
+}
+
+/// Why slirp4netns, started by this user, could not open `/dev/net/tun` (it opens it as the
+/// host's user, and a browser starts the host as the user), with the fix; `None` when it can.
+fn tun_problem() -> Option<(&'static str, &'static str)> {
+    const TUN: &str = "/dev/net/tun";
+    if !Path::new(TUN).exists() {
+        return Some(("/dev/net/tun is not", "load the tun module (modprobe tun)"));
+    }
+    let opens = std::fs::OpenOptions::new().read(true).write(true).open(TUN);
+    opens.is_err().then_some((
+        "this user cannot open /dev/net/tun",
+        "chmod 0666 /dev/net/tun (Debian's default mode for it)",
+    ))
 }
 
 fn bubblewrap() -> Finding {

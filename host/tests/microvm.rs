@@ -12,6 +12,9 @@
 // test with its message); the shared helpers here fail the same way, on purpose.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+#[cfg(test)]
+mod common;
+
 use bridle_host::job::{
     Cancel, JobOutcome, JobSpec, LimitHit, Limits, NullSink, OutputSink, Sandbox, Stream, Tier,
     DEFAULT_OUTPUT,
@@ -29,14 +32,6 @@ fn artifacts() -> Artifacts {
              (`make test` runs it through .ci/setup)."
         ),
     }
-}
-
-/// `BRIDLE_MICROVM_CACHE` as the host reads it (a run as another user cannot write the
-/// workspace's folder), else the workspace's.
-fn snapshot_dir() -> PathBuf {
-    std::env::var_os("BRIDLE_MICROVM_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guest/snapshots"))
 }
 
 /// A private folder for one test's job folders, checked empty after every job.
@@ -61,7 +56,7 @@ impl Drop for WorkRoot {
 fn tier(boot: Boot, root: &WorkRoot) -> Microvm {
     let artifacts = artifacts();
     let accel = detected_accel(&artifacts);
-    Microvm::new(artifacts, accel, boot, snapshot_dir()).with_work_root(root.0.clone())
+    Microvm::new(artifacts, accel, boot, common::snapshot_dir()).with_work_root(root.0.clone())
 }
 
 fn spec(runtime: &str, code: &str, input: &[u8], limits: Limits) -> JobSpec {
@@ -490,7 +485,7 @@ fn snapshots_never_hold_job_data() {
     }
     let reversed: String = secret.chars().rev().collect();
     let mut checked = 0;
-    for entry in std::fs::read_dir(snapshot_dir()).unwrap().flatten() {
+    for entry in std::fs::read_dir(common::snapshot_dir()).unwrap().flatten() {
         let bytes = std::fs::read(entry.path()).unwrap();
         for needle in [&secret, &reversed] {
             assert!(

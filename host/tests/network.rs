@@ -481,12 +481,7 @@ fn microvm_booting(
         panic!("{e}\nThe microVM tests need the guest: run scripts/guest-kernel.sh")
     });
     let accel = detected_accel(&artifacts);
-    // `BRIDLE_MICROVM_CACHE` as the host reads it: a run as another user (the host started by
-    // a browser) cannot write the workspace's snapshot folder.
-    let snapshots = std::env::var_os("BRIDLE_MICROVM_CACHE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guest/snapshots"));
-    Microvm::new(artifacts, accel, boot, snapshots).with_work_root(work_root.into())
+    Microvm::new(artifacts, accel, boot, common::snapshot_dir()).with_work_root(work_root.into())
 }
 
 /// passt processes whose parent is this test process.

@@ -9,11 +9,20 @@ use bridle_executor::token::{mint, Claims, Grant};
 use bridle_executor::Policy;
 use bridle_host::container::{launcher_args, Container};
 use bridle_host::job::{Cancel, JobOutcome, JobSpec, Limits, NullSink, Sandbox, Tier};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub const INSTANCE: &str = "test-instance";
+
+/// Where the microVM tests keep their guest snapshots: `BRIDLE_MICROVM_CACHE` as the host reads
+/// it (a run as another user, as a browser starts the host, cannot write the workspace's
+/// folder), else the workspace's.
+pub fn snapshot_dir() -> PathBuf {
+    std::env::var_os("BRIDLE_MICROVM_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guest/snapshots"))
+}
 
 /// The container tier, or a failure naming the fix: these tests never skip silently.
 pub fn container() -> Container {
